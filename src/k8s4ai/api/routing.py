@@ -1,0 +1,70 @@
+"""ContentRouter: how an inference endpoint picks a replica for each request.
+
+Mirrors the SGLang router's cache-aware policy (prefix tree per replica, with
+balance_abs_threshold / balance_rel_threshold switching to least-load when replicas are
+unbalanced) and llm-d's endpoint picker (prefix-cache and load scorers, LoRA affinity).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from k8s4ai.api import meta, resource
+from k8s4ai.api.units import Duration
+
+RoutingPolicy = Literal[
+    "prefix-cache-aware", "least-load", "power-of-two", "round-robin", "random"
+]
+
+
+class ContentRouterSpec(meta.Model):
+    service: meta.Name | None = Field(
+        default=None, description="InferenceService in this namespace whose replicas to use"
+    )
+    endpoints: list[str] = Field(
+        default_factory=list, description="Replica base URLs, when not taken from a service"
+    )
+    policy: RoutingPolicy = "prefix-cache-aware"
+    block_size: int = Field(default=64, ge=1, description="Tokens per prefix-hash block")
+    cache_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="Minimum prefix match ratio to follow the cache"
+    )
+    balance_abs_threshold: int = Field(
+        default=32, ge=0, description="Load gap (requests) beyond which least-load wins"
+    )
+    balance_rel_threshold: float = Field(
+        default=1.5, ge=1, description="Load ratio beyond which least-load wins"
+    )
+    max_tree_size: int = Field(default=2**24, ge=1, description="Prefix entries per replica")
+    eviction_interval: Duration = Field(default_factory=lambda: Duration("60s"))
+    lora_affinity: bool = True
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _has_replicas(self) -> ContentRouterSpec:
+        if self.service is None and not self.endpoints:
+            raise ValueError("set `service` or list `endpoints`")
+        return self
+
+
+class ContentRouterStatus(meta.Status):
+    ready_replicas: int = 0
+    prefix_hit_rate: float | None = None
+
+
+class ContentRouter(resource.Resource):
+    kind_name: ClassVar[str] = "ContentRouter"
+    plural: ClassVar[str] = "contentrouters"
+    short_names: ClassVar[tuple[str, ...]] = ("cr", "router")
+    printer_columns: ClassVar[tuple[resource.PrinterColumn, ...]] = (
+        resource.PrinterColumn("Service", ".spec.service"),
+        resource.PrinterColumn("Policy", ".spec.policy"),
+        resource.PrinterColumn("Ready", ".status.readyReplicas", "integer"),
+        resource.PrinterColumn("Hit rate", ".status.prefixHitRate", "number", wide_only=True),
+    )
+
+    kind: Literal["ContentRouter"] = "ContentRouter"
+    spec: ContentRouterSpec
+    status: ContentRouterStatus = Field(default_factory=ContentRouterStatus)
