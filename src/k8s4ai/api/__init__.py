@@ -6,6 +6,7 @@ This is public: import kinds from here (`from k8s4ai.api import GangSchedulingGr
 from k8s4ai.api.accelerator import AcceleratorClass, AcceleratorClassSpec, MigProfile
 from k8s4ai.api.budget import Budget, BudgetSpec
 from k8s4ai.api.checkpoint import CheckpointPolicy, CheckpointPolicySpec
+from k8s4ai.api.event import Event
 from k8s4ai.api.gang import GangSchedulingGroup, GangSchedulingGroupSpec, PodSet
 from k8s4ai.api.inference import InferenceService, InferenceServiceSpec
 from k8s4ai.api.meta import GROUP_VERSION, Condition, ObjectMeta
@@ -32,6 +33,7 @@ __all__ = [
     "ContentRouter",
     "ContentRouterSpec",
     "Duration",
+    "Event",
     "GangSchedulingGroup",
     "GangSchedulingGroupSpec",
     "GpuGroup",

@@ -51,7 +51,9 @@ def _reason(error: Any) -> tuple[str, str]:
     return extra, message
 
 
-def from_validation_error(err: ValidationError, prefix: Sequence[int | str] = ()) -> list[FieldError]:
+def from_validation_error(
+    err: ValidationError, prefix: Sequence[int | str] = ()
+) -> list[FieldError]:
     errors: list[FieldError] = []
     seen: set[str] = set()
     for error in err.errors():

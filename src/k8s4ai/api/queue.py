@@ -42,9 +42,7 @@ class ResourceQuota(meta.Model):
 
 
 class QueuePreemption(meta.Model):
-    within_queue: Literal["Never", "LowerPriority", "LowerOrNewerEqualPriority"] = (
-        "LowerPriority"
-    )
+    within_queue: Literal["Never", "LowerPriority", "LowerOrNewerEqualPriority"] = "LowerPriority"
     reclaim_within_cohort: Literal["Never", "LowerPriority", "Any"] = "Any"
     borrow_within_cohort: Literal["Never", "LowerPriority"] = "Never"
 

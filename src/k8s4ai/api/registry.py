@@ -7,6 +7,7 @@ from k8s4ai.api import (
     accelerator,
     budget,
     checkpoint,
+    event,
     gang,
     inference,
     node,
@@ -28,9 +29,9 @@ KINDS: tuple[type[resource.Resource], ...] = (
     gang.GangSchedulingGroup,
     inference.InferenceService,
     routing.ContentRouter,
+    event.Event,
 )
-"""In dependency order: an object only refers to kinds listed before it, so applying in this
-order never trips a reference check on a fresh store."""
+"""Most referenced first, which is also the order `get all` and `up` print them in."""
 
 _BY_NAME: dict[str, type[resource.Resource]] = {}
 for _kind in KINDS:

@@ -30,7 +30,7 @@ class Resource(meta.Model):
     namespaced: ClassVar[bool] = True
     printer_columns: ClassVar[tuple[PrinterColumn, ...]] = ()
 
-    api_version: Literal["k8s4ai.io/v1alpha1"] = meta.GROUP_VERSION
+    api_version: Literal["k8s4ai.io/v1alpha1"] = "k8s4ai.io/v1alpha1"
     kind: str
     metadata: meta.ObjectMeta
     spec: Any
@@ -43,10 +43,12 @@ class Resource(meta.Model):
 
     def wire(self) -> dict[str, Any]:
         """The object as JSON-ready data, in manifest field order."""
-        return self.model_dump(mode="json", exclude_none=True)
+        data: dict[str, Any] = self.model_dump(mode="json", exclude_none=True)
+        return data
 
     def spec_wire(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True, include={"spec"}).get("spec", {})
+        spec: dict[str, Any] = self.wire().get("spec", {})
+        return spec
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Self:

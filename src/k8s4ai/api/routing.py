@@ -14,9 +14,7 @@ from pydantic import Field, model_validator
 from k8s4ai.api import meta, resource
 from k8s4ai.api.units import Duration
 
-RoutingPolicy = Literal[
-    "prefix-cache-aware", "least-load", "power-of-two", "round-robin", "random"
-]
+RoutingPolicy = Literal["prefix-cache-aware", "least-load", "power-of-two", "round-robin", "random"]
 
 
 class ContentRouterSpec(meta.Model):

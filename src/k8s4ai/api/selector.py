@@ -60,7 +60,9 @@ class Selector:
 
 def _split(text: str) -> list[str]:
     """Split on commas that are not inside a `( ... )` value set."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "(":
             depth += 1

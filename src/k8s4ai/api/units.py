@@ -30,8 +30,10 @@ _SUFFIXES: dict[str, Decimal] = {
     "Pi": Decimal(2) ** 50,
 }
 _QUANTITY = re.compile(r"^(?P<num>[0-9]+(\.[0-9]+)?|\.[0-9]+)(?P<suffix>[a-zA-Z]*)$")
-_DURATION = re.compile(r"^(?:(?P<h>[0-9]+(?:\.[0-9]+)?)h)?(?:(?P<m>[0-9]+(?:\.[0-9]+)?)m)?"
-                       r"(?:(?P<s>[0-9]+(?:\.[0-9]+)?)s)?$")
+_DURATION = re.compile(
+    r"^(?:(?P<h>[0-9]+(?:\.[0-9]+)?)h)?(?:(?P<m>[0-9]+(?:\.[0-9]+)?)m)?"
+    r"(?:(?P<s>[0-9]+(?:\.[0-9]+)?)s)?$"
+)
 
 
 def parse_quantity(text: str) -> Decimal:

@@ -11,7 +11,6 @@ from pydantic import Field, PlainSerializer, model_validator
 from k8s4ai.api import meta
 from k8s4ai.api.units import Quantity
 
-
 GpuCount = Annotated[
     float, PlainSerializer(lambda v: int(v) if v == int(v) else v, return_type=int | float)
 ]
@@ -35,9 +34,7 @@ class PodResources(meta.Model):
     @model_validator(mode="after")
     def _gpu_shape(self) -> PodResources:
         if self.gpus > 1 and self.gpus != int(self.gpus):
-            raise ValueError(
-                f"gpus: {self.gpus} is neither a whole number nor a fraction below 1"
-            )
+            raise ValueError(f"gpus: {self.gpus} is neither a whole number nor a fraction below 1")
         if self.mig_profile is not None:
             if self.gpus not in (0, 1):
                 raise ValueError("gpus: a MIG profile is one slice of one GPU; leave gpus at 1")

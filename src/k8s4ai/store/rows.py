@@ -1,0 +1,171 @@
+"""The SQL of the embedded store: reading and writing rows of `objects`, `labels` and
+`events` (see `schema`). Callers hold the transaction; nothing here commits.
+
+resourceVersions come from the event log itself: the next one is `max(events.rv) + 1`, taken
+under the database write lock, so version order is commit order across every process that
+shares the file, and no separate counter can drift from the log. Compaction always keeps the
+newest event, so the maximum never goes backwards.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from k8s4ai.api import selector
+from k8s4ai.store import transitions
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRow:
+    id: int
+    rv: int
+    labels: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    rv: int
+    type: str
+    kind: str
+    labels: str
+    body: str
+
+
+def latest_rv(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT coalesce(max(rv), 0) FROM events").fetchone()[0])
+
+
+def oldest_rv(conn: sqlite3.Connection) -> int | None:
+    value = conn.execute("SELECT min(rv) FROM events").fetchone()[0]
+    return None if value is None else int(value)
+
+
+def fetch(conn: sqlite3.Connection, key: transitions.Key) -> ObjectRow | None:
+    row = conn.execute(
+        "SELECT id, rv, labels, body FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
+        key,
+    ).fetchone()
+    return None if row is None else ObjectRow(*row)
+
+
+def insert(conn: sqlite3.Connection, key: transitions.Key, rv: int, labels: str, body: str) -> None:
+    cursor = conn.execute(
+        "INSERT INTO objects (kind, namespace, name, rv, labels, body) VALUES (?, ?, ?, ?, ?, ?)",
+        (*key, rv, labels, body),
+    )
+    assert cursor.lastrowid is not None
+    _insert_labels(conn, cursor.lastrowid, key, labels)
+
+
+def update(
+    conn: sqlite3.Connection, key: transitions.Key, row: ObjectRow, rv: int, labels: str, body: str
+) -> None:
+    conn.execute(
+        "UPDATE objects SET rv = ?, labels = ?, body = ? WHERE id = ?", (rv, labels, body, row.id)
+    )
+    if labels != row.labels:
+        conn.execute("DELETE FROM labels WHERE object_id = ?", (row.id,))
+        _insert_labels(conn, row.id, key, labels)
+
+
+def remove(conn: sqlite3.Connection, row: ObjectRow) -> None:
+    conn.execute("DELETE FROM objects WHERE id = ?", (row.id,))
+    conn.execute("DELETE FROM labels WHERE object_id = ?", (row.id,))
+
+
+def append_event(
+    conn: sqlite3.Connection,
+    rv: int,
+    type_: str,
+    key: transitions.Key,
+    labels: str,
+    body: str,
+) -> None:
+    conn.execute(
+        "INSERT INTO events (rv, type, kind, namespace, name, labels, body) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (rv, type_, *key, labels, body),
+    )
+
+
+def compact(conn: sqlite3.Connection, latest: int, retention: int) -> None:
+    """Drop events beyond the newest `retention`. Deleting one row per write would touch the
+    log's first page on every commit, so it runs once the surplus reaches 1/64 of the
+    retention (immediately for small retentions)."""
+    floor = latest - retention
+    if floor <= 0:
+        return
+    oldest = oldest_rv(conn)
+    if oldest is not None and oldest <= floor - retention // 64:
+        conn.execute("DELETE FROM events WHERE rv <= ?", (floor,))
+
+
+def select_objects(
+    conn: sqlite3.Connection, kind: str, namespace: str | None, sel: selector.Selector
+) -> list[tuple[str, str]]:
+    """(kind, body) of the matching objects, by (namespace, name).
+
+    Requirements that name values or existence (`=`, `in`, `exists`) are answered from the
+    `labels` index and intersected in SQL, so a selective query reads only its matches; the
+    rest (`!=`, `notin`, `!exists`) cannot narrow an index scan and are checked in Python on
+    the labels column, without decoding bodies. `Selector.matches` has the final word."""
+    params: list[object] = []
+    positive = [r for r in sel.requirements if r.operator in ("=", "in", "exists")]
+    if positive:
+        subqueries = []
+        for requirement in positive:
+            sql = "SELECT object_id FROM labels WHERE kind = ? AND key = ?"
+            params += [kind, requirement.key]
+            if requirement.operator != "exists":
+                values = sorted(requirement.values)
+                sql += f" AND value IN ({','.join('?' * len(values))})"
+                params += values
+            if namespace is not None:
+                sql += " AND namespace = ?"
+                params.append(namespace)
+            subqueries.append(sql)
+        query = (
+            "SELECT labels, body FROM objects WHERE id IN ("
+            + " INTERSECT ".join(subqueries)
+            + ") ORDER BY namespace, name"
+        )
+    else:
+        query = "SELECT labels, body FROM objects WHERE kind = ?"
+        params.append(kind)
+        if namespace is not None:
+            query += " AND namespace = ?"
+            params.append(namespace)
+        query += " ORDER BY namespace, name"
+    rows = conn.execute(query, params).fetchall()
+    if not sel:
+        return [body for _, body in rows]
+    return [body for labels, body in rows if sel.matches(json.loads(labels))]
+
+
+def select_events(
+    conn: sqlite3.Connection, since: int, kind: str | None, namespace: str | None, limit: int
+) -> list[EventRow]:
+    query = "SELECT rv, type, kind, labels, body FROM events WHERE rv > ?"
+    params: list[object] = [since]
+    if kind is not None:
+        query += " AND kind = ?"
+        params.append(kind)
+    if namespace is not None:
+        query += " AND namespace = ?"
+        params.append(namespace)
+    query += " ORDER BY rv LIMIT ?"
+    params.append(limit)
+    return [EventRow(*row) for row in conn.execute(query, params)]
+
+
+def _insert_labels(
+    conn: sqlite3.Connection, object_id: int, key: transitions.Key, labels: str
+) -> None:
+    kind, namespace, _ = key
+    conn.executemany(
+        "INSERT INTO labels (object_id, key, value, kind, namespace) VALUES (?, ?, ?, ?, ?)",
+        [(object_id, k, v, kind, namespace) for k, v in json.loads(labels).items()],
+    )
