@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 API_GROUP = "k8s4ai.io"
@@ -71,10 +71,18 @@ def _labels(labels: dict[str, str]) -> dict[str, str]:
     return labels
 
 
-Name = Annotated[str, AfterValidator(_dns_subdomain)]
+Name = Annotated[
+    str,
+    AfterValidator(_dns_subdomain),
+    WithJsonSchema({"type": "string", "maxLength": 253, "pattern": _DNS_SUBDOMAIN.pattern}),
+]
 """A reference to another object by its name."""
 
-NamespaceName = Annotated[str, AfterValidator(_dns_label)]
+NamespaceName = Annotated[
+    str,
+    AfterValidator(_dns_label),
+    WithJsonSchema({"type": "string", "maxLength": 63, "pattern": _DNS_LABEL.pattern}),
+]
 Labels = Annotated[dict[str, str], AfterValidator(_labels)]
 
 

@@ -6,8 +6,9 @@ every field must say what it is outside of any `anyOf`/`allOf`/`oneOf`/`not`. Fi
 violation here, with a path, beats reading a rejected `kubectl apply` on a live cluster; the
 Kubernetes operator runs the same check on the CRDs it installs.
 
-`check_structural(schema)` lists the problems; `accepts(schema, value)` says whether a value
-(a default, say) is valid under the subset of OpenAPI v3 our CRDs use.
+`check_structural(schema)` lists the problems. `validate(schema, value)` and
+`unknown_fields(schema, value)` say what the apiserver would make of a value (a default, an
+example manifest) under the subset of OpenAPI v3 our CRDs use: refuse it, or prune parts of it.
 """
 
 from __future__ import annotations
@@ -48,8 +49,14 @@ _UNSUPPORTED = {
     "additionalItems": "is not supported",
 }
 
-_GENERIC_IN_JUNCTOR = ("type", "description", "title", "default", "nullable",
-                       "additionalProperties")  # fmt: skip
+_GENERIC_IN_JUNCTOR = (
+    "type",
+    "description",
+    "title",
+    "default",
+    "nullable",
+    "additionalProperties",
+)
 """What a logical junctor may not set: the apiserver prunes and defaults from the outer
 schema alone, so these must live outside the junctor."""
 
@@ -74,7 +81,7 @@ def _check_node(node: Schema, path: str) -> Iterator[str]:
     """Rules for one node that declares a field (root, property, additionalProperties, items),
     then the same for every field below it."""
     if not isinstance(node, Mapping):
-        yield f"{path}: must be a schema object"
+        yield f"{path or '.'}: must be a schema object"
         return
     yield from _check_keywords(node, path)
     yield from _check_type(node, path)
@@ -98,33 +105,33 @@ def _check_node(node: Schema, path: str) -> Iterator[str]:
 def _check_keywords(node: Schema, path: str) -> Iterator[str]:
     for key in node:
         if key in _UNSUPPORTED:
-            yield f"{path}: {key} {_UNSUPPORTED[key]}"
+            yield f"{path or '.'}: {key} {_UNSUPPORTED[key]}"
         elif key not in KEYWORDS:
-            yield f"{path}: {key!r} is not an OpenAPI v3 keyword Kubernetes knows"
+            yield f"{path or '.'}: {key!r} is not an OpenAPI v3 keyword Kubernetes knows"
     if node.get("uniqueItems") is True:
-        yield f"{path}: uniqueItems cannot be true; use x-kubernetes-list-type: set"
+        yield f"{path or '.'}: uniqueItems cannot be true; use x-kubernetes-list-type: set"
     if node.get("additionalProperties") is False:
-        yield f"{path}: additionalProperties cannot be false; unknown fields are pruned anyway"
+        yield f"{path or '.'}: additionalProperties cannot be false; pruning drops unknown fields"
     if PRESERVE_UNKNOWN in node and node[PRESERVE_UNKNOWN] is not True:
-        yield f"{path}: {PRESERVE_UNKNOWN} must be true or absent"
+        yield f"{path or '.'}: {PRESERVE_UNKNOWN} must be true or absent"
     for key in ("exclusiveMinimum", "exclusiveMaximum"):
         if key in node and not isinstance(node[key], bool):
-            yield f"{path}: {key} must be a boolean in OpenAPI v3 (pair it with minimum/maximum)"
+            yield f"{path or '.'}: {key} must be a boolean in OpenAPI v3, beside minimum/maximum"
 
 
 def _check_type(node: Schema, path: str) -> Iterator[str]:
     kind = node.get("type")
     if node.get(INT_OR_STRING):
         if kind is not None:
-            yield f"{path}: type must be empty when {INT_OR_STRING} is true"
+            yield f"{path or '.'}: type must be empty when {INT_OR_STRING} is true"
         yield from _check_int_or_string_junctors(node, path)
     elif kind is None:
         if not node.get(PRESERVE_UNKNOWN):
-            yield f"{path}: must have a type (or {INT_OR_STRING} / {PRESERVE_UNKNOWN})"
+            yield f"{path or '.'}: must have a type (or {INT_OR_STRING} / {PRESERVE_UNKNOWN})"
     elif kind not in TYPES:
-        yield f"{path}: type {kind!r} is not one of {', '.join(sorted(TYPES))}"
+        yield f"{path or '.'}: type {kind!r} is not one of {', '.join(sorted(TYPES))}"
     if node.get(EMBEDDED_RESOURCE) and kind != "object":
-        yield f"{path}: {EMBEDDED_RESOURCE} needs type object"
+        yield f"{path or '.'}: {EMBEDDED_RESOURCE} needs type object"
 
 
 def _check_int_or_string_junctors(node: Schema, path: str) -> Iterator[str]:
@@ -133,10 +140,9 @@ def _check_int_or_string_junctors(node: Schema, path: str) -> Iterator[str]:
     if "anyOf" in node and node["anyOf"] != _INT_OR_STRING_ANYOF:
         yield f"{path}.anyOf: with {INT_OR_STRING} must be [{{type: integer}}, {{type: string}}]"
     all_of = node.get("allOf")
-    if isinstance(all_of, list) and all_of and "anyOf" in all_of[0] and "anyOf" not in node:
-        if all_of[0] != {"anyOf": _INT_OR_STRING_ANYOF}:
-            yield (f"{path}.allOf[0]: with {INT_OR_STRING} must be "
-                   "{anyOf: [{type: integer}, {type: string}]}")  # fmt: skip
+    first = all_of[0] if isinstance(all_of, list) and all_of else None
+    if isinstance(first, Mapping) and "anyOf" in first and first != {"anyOf": _INT_OR_STRING_ANYOF}:
+        yield f"{path}.allOf[0]: with {INT_OR_STRING} must be {{anyOf: [integer, string]}}"
 
 
 def _is_int_or_string_pattern(node: Schema, key: str, index: int | None) -> bool:
@@ -152,45 +158,48 @@ def _check_shape(node: Schema, path: str) -> Iterator[str]:
     has_properties = bool(node.get("properties"))
     extra = node.get("additionalProperties")
     if has_properties and (isinstance(extra, Mapping) or extra is True):
-        yield f"{path}: properties and additionalProperties are mutually exclusive"
+        yield f"{path or '.'}: properties and additionalProperties are mutually exclusive"
     if (has_properties or isinstance(extra, Mapping)) and kind not in ("object", None):
-        yield f"{path}: properties/additionalProperties need type object, not {kind}"
+        yield f"{path or '.'}: properties/additionalProperties need type object, not {kind}"
     items = node.get("items")
     if items is not None and not isinstance(items, Mapping):
         yield f"{path}.items: must be one schema, not a list"
     if kind == "array" and items is None:
         yield f"{path}.items: must be specified for type array"
     if items is not None and kind not in ("array", None):
-        yield f"{path}: items needs type array, not {kind}"
+        yield f"{path or '.'}: items needs type array, not {kind}"
 
 
 def _check_default(node: Schema, path: str) -> Iterator[str]:
     if "default" not in node:
         return
     schema = {key: value for key, value in node.items() if key != "default"}
-    if not accepts(schema, node["default"]):
-        yield f"{path}.default: {node['default']!r} is not valid under its own schema"
+    default = node["default"]
+    for problem in validate(schema, default, f"{path}.default"):
+        yield f"{problem} (a default must be valid under its own schema)"
+    for field in unknown_fields(schema, default, f"{path}.default"):
+        yield f"{field}: a default may not hold fields its schema does not declare"
 
 
 def _check_value_validation(junctor: Schema, outer: Schema, path: str) -> Iterator[str]:
     """Inside a junctor only value validations may appear, and every field or item it
     mentions must also be declared outside it, where pruning can see it."""
     if not isinstance(junctor, Mapping):
-        yield f"{path}: must be a schema object"
+        yield f"{path or '.'}: must be a schema object"
         return
     for key in junctor:
         if key in _GENERIC_IN_JUNCTOR or key.startswith("x-kubernetes-"):
-            yield f"{path}: {key} is not allowed inside allOf/anyOf/oneOf/not"
+            yield f"{path or '.'}: {key} is not allowed inside allOf/anyOf/oneOf/not"
         elif key in _UNSUPPORTED:
-            yield f"{path}: {key} {_UNSUPPORTED[key]}"
+            yield f"{path or '.'}: {key} {_UNSUPPORTED[key]}"
         elif key not in KEYWORDS:
-            yield f"{path}: {key!r} is not an OpenAPI v3 keyword Kubernetes knows"
+            yield f"{path or '.'}: {key!r} is not an OpenAPI v3 keyword Kubernetes knows"
     outer_properties = _mapping(outer.get("properties"))
     outer_extra = outer.get("additionalProperties")
     for name, child in _mapping(junctor.get("properties")).items():
         if name in outer_properties:
-            yield from _check_value_validation(child, outer_properties[name],
-                                               f"{path}.properties.{name}")  # fmt: skip
+            sub = f"{path}.properties.{name}"
+            yield from _check_value_validation(child, outer_properties[name], sub)
         elif isinstance(outer_extra, Mapping):
             yield from _check_value_validation(child, outer_extra, f"{path}.properties.{name}")
         else:
@@ -247,21 +256,37 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def accepts(schema: Schema, value: Any) -> bool:
-    """Whether `value` validates against `schema`, for the OpenAPI v3 subset Kubernetes
-    applies to custom resources (formats are not checked). Used to keep only defaults the
-    apiserver would accept: it refuses a CRD whose defaults do not validate."""
+    """Whether the apiserver would take `value` for a field with `schema` unchanged: valid,
+    and with nothing for pruning to drop. Defaults must pass this or the CRD is refused."""
+    return not validate(schema, value) and not unknown_fields(schema, value)
+
+
+def validate(schema: Schema, value: Any, path: str = "") -> list[str]:
+    """Why `value` fails `schema`, for the OpenAPI v3 subset Kubernetes applies to custom
+    resources (formats are not checked). Like the apiserver, unknown fields are not errors
+    here: pruning drops them first (see `unknown_fields`)."""
+    return list(_validate(schema, value, path))
+
+
+def _validate(schema: Schema, value: Any, path: str) -> Iterator[str]:
+    where = path or "."
     if value is None:
-        return bool(schema.get("nullable"))
-    if not _accepts_type(schema, value):
-        return False
+        if not schema.get("nullable"):
+            yield f"{where}: must not be null"
+        return
+    if not _has_type(schema, value):
+        expected = "integer or string" if schema.get(INT_OR_STRING) else schema.get("type")
+        yield f"{where}: {value!r} is not of type {expected}"
+        return
     if "enum" in schema and value not in schema["enum"]:
-        return False
-    checks = (_accepts_string, _accepts_number, _accepts_array, _accepts_object,
-              _accepts_junctors)  # fmt: skip
-    return all(check(schema, value) for check in checks)
+        yield f"{where}: {value!r} is not one of {schema['enum']}"
+    for check in (_validate_string, _validate_number, _validate_array, _validate_object):
+        yield from check(schema, value, path)
+    if not schema.get(INT_OR_STRING):
+        yield from _validate_junctors(schema, value, path)
 
 
-def _accepts_type(schema: Schema, value: Any) -> bool:
+def _has_type(schema: Schema, value: Any) -> bool:
     if schema.get(INT_OR_STRING):
         return isinstance(value, int | str) and not isinstance(value, bool)
     match schema.get("type"):
@@ -283,70 +308,104 @@ def _accepts_type(schema: Schema, value: Any) -> bool:
             return False
 
 
-def _accepts_string(schema: Schema, value: Any) -> bool:
+def _validate_string(schema: Schema, value: Any, path: str) -> Iterator[str]:
     if not isinstance(value, str):
-        return True
+        return
     if "pattern" in schema and re.search(schema["pattern"], value) is None:
-        return False
-    return schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value))
+        yield f"{path or '.'}: {value!r} does not match {schema['pattern']}"
+    low: int = schema.get("minLength", 0)
+    high: int = schema.get("maxLength", len(value))
+    if not low <= len(value) <= high:
+        yield f"{path or '.'}: length {len(value)} is outside {low}..{high}"
 
 
-def _accepts_number(schema: Schema, value: Any) -> bool:
+def _validate_number(schema: Schema, value: Any, path: str) -> Iterator[str]:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return True
+        return
+    where = path or "."
     if "minimum" in schema:
         low = schema["minimum"]
         if value < low or (schema.get("exclusiveMinimum") is True and value == low):
-            return False
+            yield f"{where}: {value} is below the minimum {low}"
     if "maximum" in schema:
         high = schema["maximum"]
         if value > high or (schema.get("exclusiveMaximum") is True and value == high):
-            return False
+            yield f"{where}: {value} is above the maximum {high}"
     step = schema.get("multipleOf")
-    return not step or (value / step) == int(value / step)
+    if step and not float(value / step).is_integer():
+        yield f"{where}: {value} is not a multiple of {step}"
 
 
-def _accepts_array(schema: Schema, value: Any) -> bool:
+def _validate_array(schema: Schema, value: Any, path: str) -> Iterator[str]:
     if not isinstance(value, list):
-        return True
-    if not schema.get("minItems", 0) <= len(value) <= schema.get("maxItems", len(value)):
-        return False
+        return
+    low: int = schema.get("minItems", 0)
+    high: int = schema.get("maxItems", len(value))
+    if not low <= len(value) <= high:
+        yield f"{path or '.'}: {len(value)} items is outside {low}..{high}"
     items = schema.get("items")
-    return not isinstance(items, Mapping) or all(accepts(items, item) for item in value)
+    if isinstance(items, Mapping):
+        for index, item in enumerate(value):
+            yield from _validate(items, item, f"{path}[{index}]")
 
 
-def _accepts_object(schema: Schema, value: Any) -> bool:
-    """Unknown fields count as invalid: the apiserver requires defaults to survive pruning."""
+def _validate_object(schema: Schema, value: Any, path: str) -> Iterator[str]:
     if not isinstance(value, Mapping):
-        return True
-    if any(name not in value for name in schema.get("required", ())):
-        return False
+        return
+    for name in schema.get("required", ()):
+        if name not in value:
+            yield f"{path}.{name}: required field is missing"
     properties = _mapping(schema.get("properties"))
     extra = schema.get("additionalProperties")
     for name, item in value.items():
         if name in properties:
-            if not accepts(properties[name], item):
-                return False
+            yield from _validate(properties[name], item, f"{path}.{name}")
         elif isinstance(extra, Mapping):
-            if not accepts(extra, item):
-                return False
-        elif not (extra is True or schema.get(PRESERVE_UNKNOWN)):
-            return False
-    return True
+            yield from _validate(extra, item, f"{path}.{name}")
 
 
-def _accepts_junctors(schema: Schema, value: Any) -> bool:
-    if schema.get(INT_OR_STRING):
-        return True
-    if "allOf" in schema and not all(_accepts_validation(s, value) for s in schema["allOf"]):
-        return False
-    if "anyOf" in schema and not any(_accepts_validation(s, value) for s in schema["anyOf"]):
-        return False
-    if "oneOf" in schema and sum(_accepts_validation(s, value) for s in schema["oneOf"]) != 1:
-        return False
-    return "not" not in schema or not _accepts_validation(schema["not"], value)
+def _validate_junctors(schema: Schema, value: Any, path: str) -> Iterator[str]:
+    where = path or "."
+    if any(validate(branch, value) for branch in schema.get("allOf", ())):
+        yield f"{where}: does not match every allOf branch"
+    if "anyOf" in schema and all(validate(branch, value) for branch in schema["anyOf"]):
+        yield f"{where}: matches no anyOf branch"
+    if "oneOf" in schema and sum(not validate(b, value) for b in schema["oneOf"]) != 1:
+        yield f"{where}: does not match exactly one oneOf branch"
+    if "not" in schema and not validate(schema["not"], value):
+        yield f"{where}: matches the `not` schema"
 
 
-def _accepts_validation(schema: Schema, value: Any) -> bool:
-    """A junctor branch only validates; it cannot prune, so unknown fields don't fail it."""
-    return accepts({PRESERVE_UNKNOWN: True, **schema}, value)
+def unknown_fields(
+    schema: Schema, value: Any, path: str = "", *, resource: bool = False
+) -> list[str]:
+    """Paths of the fields in `value` that the apiserver would prune, because `schema` does
+    not declare them. With `resource`, `value` is a whole object, whose apiVersion, kind and
+    metadata Kubernetes keeps whatever the schema says."""
+    return list(_unknown(schema, value, path, resource_root=resource))
+
+
+def _unknown(schema: Schema, value: Any, path: str, resource_root: bool) -> Iterator[str]:
+    if (
+        schema.get(PRESERVE_UNKNOWN)
+        and "properties" not in schema
+        and not isinstance(schema.get("additionalProperties"), Mapping)
+    ):
+        return
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        for index, item in enumerate(value):
+            yield from _unknown(schema["items"], item, f"{path}[{index}]", False)
+    if not isinstance(value, Mapping) or schema.get("type") != "object":
+        return
+    properties = _mapping(schema.get("properties"))
+    extra = schema.get("additionalProperties")
+    embedded = resource_root or bool(schema.get(EMBEDDED_RESOURCE))
+    for name, item in value.items():
+        if embedded and name in ("apiVersion", "kind", "metadata"):
+            continue
+        if name in properties:
+            yield from _unknown(properties[name], item, f"{path}.{name}", False)
+        elif isinstance(extra, Mapping):
+            yield from _unknown(extra, item, f"{path}.{name}", False)
+        elif extra is not True and not schema.get(PRESERVE_UNKNOWN):
+            yield f"{path}.{name}"

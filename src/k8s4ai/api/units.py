@@ -181,4 +181,4 @@ class Duration:
     def __get_pydantic_json_schema__(
         cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        return {"type": "string", "pattern": _DURATION.pattern}
+        return {"type": "string", "minLength": 1, "pattern": _DURATION.pattern}

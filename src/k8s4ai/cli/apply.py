@@ -62,5 +62,3 @@ def command(target: context.Target, paths: tuple[str, ...], namespace: str) -> N
     for result in results:
         obj = result.object
         click.echo(f"{obj.singular()}/{obj.metadata.name} {result.outcome}")
-
-

@@ -15,8 +15,14 @@ from k8s4ai.store import errors as store_errors
 @click.argument("kind", required=False)
 @click.argument("names", nargs=-1)
 @click.option("-n", "--namespace", default="default", show_default=True)
-@click.option("-f", "--filename", "paths", multiple=True, metavar="PATH",
-              help="Delete the objects these manifests name.")
+@click.option(
+    "-f",
+    "--filename",
+    "paths",
+    multiple=True,
+    metavar="PATH",
+    help="Delete the objects these manifests name.",
+)
 @click.option("--ignore-not-found", is_flag=True, help="Do not fail on objects already gone.")
 @click.pass_obj
 def command(

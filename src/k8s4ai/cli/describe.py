@@ -70,8 +70,7 @@ def render(obj: resource.Resource, events: list[event.Event], now: datetime) -> 
         f"Name:              {meta.name}",
         *([f"Namespace:         {meta.namespace}"] if meta.namespace else []),
         f"Kind:              {obj.kind}",
-        "Labels:            "
-        + (", ".join(f"{k}={v}" for k, v in meta.labels.items()) or "<none>"),
+        "Labels:            " + (", ".join(f"{k}={v}" for k, v in meta.labels.items()) or "<none>"),
         "Annotations:       "
         + (", ".join(f"{k}={v}" for k, v in meta.annotations.items()) or "<none>"),
         f"UID:               {meta.uid}",
@@ -84,16 +83,22 @@ def render(obj: resource.Resource, events: list[event.Event], now: datetime) -> 
     ]
     if conditions:
         rows = [["TYPE", "STATUS", "REASON", "MESSAGE"]]
-        rows += [[c["type"], c["status"], c.get("reason", ""), c.get("message", "")]
-                 for c in conditions]
+        rows += [
+            [c["type"], c["status"], c.get("reason", ""), c.get("message", "")] for c in conditions
+        ]
         lines += ["Conditions:", *("  " + r for r in printers.table(rows).splitlines())]
     else:
         lines.append("Conditions:        <none>")
     if events:
         rows = [["TYPE", "REASON", "AGE", "COUNT", "MESSAGE"]]
         rows += [
-            [e.spec.type, e.spec.reason, printers.age(e.spec.last_timestamp, now),
-             str(e.spec.count), e.spec.message]
+            [
+                e.spec.type,
+                e.spec.reason,
+                printers.age(e.spec.last_timestamp, now),
+                str(e.spec.count),
+                e.spec.message,
+            ]
             for e in events
         ]
         lines += ["Events:", *("  " + r for r in printers.table(rows).splitlines())]

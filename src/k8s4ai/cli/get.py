@@ -11,6 +11,9 @@ from k8s4ai.cli import context, errors, printers
 from k8s4ai.store import errors as store_errors
 from k8s4ai.store import interface
 
+WATCH_BATCH = 1000
+"""The store's default `events` limit: a shorter answer means we are caught up to `latest`."""
+
 SYSTEM_KINDS = ("Event",)
 """Left out of `get all`, as kubectl leaves out events."""
 
@@ -129,7 +132,9 @@ def _watch(
     ns = namespace if kind.namespaced else None
     try:
         while True:
-            for event in store.events(since, kind.kind_name, ns, label_selector):
+            latest = store.resource_version()
+            batch = store.events(since, kind.kind_name, ns, label_selector)
+            for event in batch:
                 since = event.resource_version
                 obj = event.object
                 if output == "yaml":
@@ -141,6 +146,8 @@ def _watch(
                 else:
                     cells = printers.row(obj, wide, all_namespaces)
                     click.echo(printers.table([[*cells, event.type]]))
-            store.wait(since, timeout=1.0)
+            if len(batch) < WATCH_BATCH:
+                since = max(since, latest)
+                store.wait(since, timeout=1.0)
     except KeyboardInterrupt:
         return

@@ -18,9 +18,8 @@ def evaluate(path: str, data: Any) -> list[Any]:
                 nxt.append(value[key])
             elif index == "*" and isinstance(value, list):
                 nxt.extend(value)
-            elif index is not None and index != "*" and isinstance(value, list):
-                if int(index) < len(value):
-                    nxt.append(value[int(index)])
+            elif index not in (None, "*") and isinstance(value, list) and int(index) < len(value):
+                nxt.append(value[int(index)])
         values = nxt
     return values
 

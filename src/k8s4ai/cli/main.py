@@ -13,7 +13,7 @@ HELP = """k8s4ai: an orchestration plane for AI workloads on Kubernetes.
 
 \b
 Start here:
-  k8s4ai up                         run the plane on an embedded simulated cluster
+  k8s4ai up                         run the plane locally with an example GPU cluster
   k8s4ai get nodes                  list the cluster's GPU nodes
   k8s4ai get gangs -A               list training jobs in every namespace
   k8s4ai apply -f examples/         create or update objects from manifests

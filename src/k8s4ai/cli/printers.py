@@ -57,9 +57,7 @@ def row(
     cells = [obj.metadata.namespace or ""] if all_namespaces and obj.namespaced else []
     cells.append(obj.metadata.name)
     cells += [
-        jsonpath.render(c.json_path, data)
-        for c in obj.printer_columns
-        if wide or not c.wide_only
+        jsonpath.render(c.json_path, data) for c in obj.printer_columns if wide or not c.wide_only
     ]
     cells.append(age(obj.metadata.creation_timestamp, now or datetime.now(UTC)))
     return cells

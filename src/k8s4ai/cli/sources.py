@@ -1,5 +1,5 @@
-"""Where manifests come from: files, directories (their *.yaml, *.yml and *.json, sorted, recursively)
-and `-` for standard input."""
+"""Where manifests come from: files, directories (their *.yaml, *.yml and *.json, sorted,
+recursively) and `-` for standard input."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ class SourceError(Exception):
     pass
 
 
-def read(paths: Sequence[str], stdin: TextIO) -> list[tuple[str, str]]:
+def read(paths: Sequence[str], stdin: TextIO | None = None) -> list[tuple[str, str]]:
     """(name, text) for every manifest file the paths name, in a stable order."""
     out: list[tuple[str, str]] = []
     for raw in paths:
         if raw == "-":
+            if stdin is None:
+                raise SourceError("-: standard input is not available here")
             out.append(("<stdin>", stdin.read()))
             continue
         path = Path(raw)

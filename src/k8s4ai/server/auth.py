@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -54,7 +54,7 @@ def parse_token_file(text: str, source: str = "token file") -> dict[str, Role]:
             raise ValueError(f"{source}:{number}: role {role!r} is not one of read, write")
         if token in tokens:
             raise ValueError(f"{source}:{number}: token is listed twice")
-        tokens[token] = cast(Role, role)
+        tokens[token] = role
     return tokens
 
 

@@ -18,7 +18,7 @@ DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024
 """Kubernetes' own limit on a request body."""
 
 _DRAIN_FACTOR = 4
-"""Beyond limit × this, stop being polite and let the connection close."""
+"""Beyond limit * this, stop being polite and let the connection close."""
 
 
 def _too_large(limit: int) -> status.ApiError:

@@ -48,7 +48,11 @@ class Context:
             raise status.from_validation_error(err, kind=kind, name=name) from None
 
     async def wait(self, after: int, timeout: float) -> int:
+        """store.wait for at most poll_seconds, in the watchers' own thread pool."""
         seconds = max(0.0, min(timeout, self.poll_seconds))
-        return await anyio.to_thread.run_sync(
-            self.store.wait, after, seconds, limiter=self.watch_threads
-        )
+        try:
+            return await anyio.to_thread.run_sync(
+                self.store.wait, after, seconds, limiter=self.watch_threads
+            )
+        except store_errors.StoreError as err:
+            raise status.from_store_error(err) from None

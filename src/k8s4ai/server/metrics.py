@@ -7,6 +7,7 @@ log at scrape time, so a scrape costs one query per batch of new writes, not a f
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -22,6 +23,8 @@ from k8s4ai.store import interface
 _VERB = "k8s4ai_verb"
 _RESOURCE = "k8s4ai_resource"
 _EVENT_BATCH = 1000
+_LONG_RUNNING = frozenset({"WATCH", "WAIT"})
+"""Verbs that last as long as the client likes; their durations would drown the histogram."""
 
 
 def label(request: Request, verb: str, resource: str = "") -> None:
@@ -45,7 +48,7 @@ class ObjectCounts:
             self._recount(store)
         elif store.resource_version() > self.cursor:
             try:
-                self._advance(store)
+                self._advance(store, self.cursor)
             except store_errors.Gone:
                 self._recount(store)
         return {kind.kind_name: self.counts[kind.kind_name] for kind in registry.KINDS}
@@ -58,10 +61,9 @@ class ObjectCounts:
             self.listed_at[kind.kind_name] = listed.resource_version
         self.cursor = min(self.listed_at.values(), default=0)
 
-    def _advance(self, store: interface.Store) -> None:
-        assert self.cursor is not None
+    def _advance(self, store: interface.Store, cursor: int) -> None:
         while True:
-            events = store.events(self.cursor, limit=_EVENT_BATCH)
+            events = store.events(cursor, limit=_EVENT_BATCH)
             for event in events:
                 kind = event.object.kind
                 if event.resource_version <= self.listed_at.get(kind, 0):
@@ -70,7 +72,8 @@ class ObjectCounts:
                     self.counts[kind] += 1
                 elif event.type == "DELETED":
                     self.counts[kind] -= 1
-                self.cursor = event.resource_version
+            if events:
+                cursor = self.cursor = events[-1].resource_version
             if len(events) < _EVENT_BATCH:
                 return
 
@@ -112,12 +115,15 @@ class Metrics:
             registry=self.registry,
         )
         self._counts = ObjectCounts()
+        self._counting = threading.Lock()
 
     def refresh(self, store: interface.Store) -> None:
-        """Blocking: run it in a worker thread, at scrape time."""
-        for kind, count in self._counts.refresh(store).items():
-            self.objects.labels(kind).set(count)
-        self.resource_version.set(store.resource_version())
+        """Blocking: run it in a worker thread, at scrape time. Concurrent scrapes take turns,
+        so the event cursor is never advanced twice over the same events."""
+        with self._counting:
+            for kind, count in self._counts.refresh(store).items():
+                self.objects.labels(kind).set(count)
+            self.resource_version.set(store.resource_version())
 
     def render(self) -> bytes:
         return prometheus_client.generate_latest(self.registry)
@@ -148,7 +154,7 @@ class MetricsMiddleware:
             verb = str(state.get(_VERB) or scope["method"])
             resource = str(state.get(_RESOURCE, ""))
             self.metrics.requests.labels(verb, resource, str(code)).inc()
-            if verb != "WATCH":
+            if verb not in _LONG_RUNNING:
                 self.metrics.latency.labels(verb, resource).observe(
                     time.perf_counter() - started
                 )

@@ -107,8 +107,7 @@ class Handlers:
         patch = await body.read_json(request, self.ctx.max_body_bytes)
         if subresource == "spec":
             await self._check_patched_references(target, patch)
-        assert target.name is not None
-        name = target.name
+        name = target.object_name
         patched = await self.ctx.call(
             lambda: self.ctx.store.patch(target.kind, name, target.namespace, patch, subresource),
             kind=target.kind, name=name,
@@ -120,8 +119,7 @@ class Handlers:
         metrics.label(request, "DELETE", target.plural)
         options = await body.read_json(request, self.ctx.max_body_bytes, optional=True)
         rv = request.query_params.get("resourceVersion") or _precondition(options)
-        assert target.name is not None
-        name = target.name
+        name = target.object_name
         deleted = await self.ctx.call(
             lambda: self.ctx.store.delete(target.kind, name, target.namespace, rv),
             kind=target.kind, name=name,
@@ -129,8 +127,7 @@ class Handlers:
         return object_response(deleted)
 
     async def _get(self, target: targets.Target) -> resource.Resource:
-        assert target.name is not None
-        name = target.name
+        name = target.object_name
         return await self.ctx.call(
             lambda: self.ctx.store.get(target.kind, name, target.namespace),
             kind=target.kind, name=name,

@@ -25,6 +25,7 @@ _REASON_BY_CODE = {
     422: "Invalid",
     500: "InternalError",
     503: "ServiceUnavailable",
+    504: "Timeout",
 }
 
 _CAUSE_TYPES = {

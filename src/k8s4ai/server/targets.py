@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.requests import Request
 
+from k8s4ai.api import errors as api_errors
 from k8s4ai.api import meta, registry, resource
 from k8s4ai.server import status
 
@@ -29,6 +30,13 @@ class Target:
     @property
     def plural(self) -> str:
         return self.cls.plural
+
+    @property
+    def object_name(self) -> str:
+        """The name on an item route (routes without `{name}` never ask for it)."""
+        if self.name is None:
+            raise status.bad_request("this request needs an object name in its path")
+        return self.name
 
 
 def collection_path(cls: type[resource.Resource], namespace: str | None) -> str:
@@ -90,8 +98,8 @@ def decode(target: Target, body: dict[str, Any]) -> resource.Resource:
         _agree(metadata, "namespace", target.namespace, kind, name)
         _agree(metadata, "name", target.name, kind, name)
         if not target.cls.namespaced and metadata.get("namespace"):
-            raise status.bad_request(
-                f"{kind} is cluster-scoped: metadata.namespace must be empty",
+            raise status.invalid(
+                [api_errors.FieldError("metadata.namespace", f"{kind} is cluster-scoped")],
                 kind=kind, name=name,
             )
         name = name or (metadata.get("name") if isinstance(metadata.get("name"), str) else None)

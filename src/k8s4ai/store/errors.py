@@ -18,25 +18,25 @@ class StoreError(Exception):
         self.causes = list(causes)
 
 
-class NotFound(StoreError):
+class NotFound(StoreError):  # noqa: N818 - Kubernetes' reason names
     code, reason = 404, "NotFound"
 
 
-class AlreadyExists(StoreError):
+class AlreadyExists(StoreError):  # noqa: N818 - Kubernetes' reason names
     code, reason = 409, "AlreadyExists"
 
 
-class Conflict(StoreError):
+class Conflict(StoreError):  # noqa: N818 - Kubernetes' reason names
     """A write named a resourceVersion that is no longer current (optimistic concurrency)."""
 
     code, reason = 409, "Conflict"
 
 
-class Gone(StoreError):
+class Gone(StoreError):  # noqa: N818 - Kubernetes' reason names
     """A watch asked to resume from a resourceVersion older than the retained event log."""
 
     code, reason = 410, "Expired"
 
 
-class Invalid(StoreError):
+class Invalid(StoreError):  # noqa: N818 - Kubernetes' reason names
     code, reason = 422, "Invalid"

@@ -15,6 +15,7 @@ Semantics follow the Kubernetes API server:
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -71,10 +72,14 @@ class Store(Protocol):
     ) -> resource.Resource: ...
 
     def delete(
-        self, kind: str, name: str, namespace: str | None = None, resource_version: str | None = None
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        resource_version: str | None = None,
     ) -> resource.Resource: ...
 
-    def apply(self, objs: Sequence[resource.Resource]) -> list[ApplyResult]: ...
+    def apply(self, objs: Sequence[resource.Resource]) -> builtins.list[ApplyResult]: ...
 
     def events(
         self,
@@ -83,7 +88,7 @@ class Store(Protocol):
         namespace: str | None = None,
         label_selector: selector.Selector = selector.Selector(),
         limit: int = 1000,
-    ) -> list[WatchEvent]:
+    ) -> builtins.list[WatchEvent]:
         """Events with resourceVersion > since, oldest first; Gone if `since` was compacted."""
         ...
 

@@ -32,7 +32,11 @@ def accelerator_class(
 
 def topology(name: str = "default", levels: tuple[str, ...] = ("zone", "rack", "node")) -> Manifest:
     bandwidth = [12.5 * 2**i for i in range(len(levels))]
-    spec = {"levels": [{"name": lv, "bandwidthGbps": bw} for lv, bw in zip(levels, bandwidth)]}
+    spec = {
+        "levels": [
+            {"name": lv, "bandwidthGbps": bw} for lv, bw in zip(levels, bandwidth, strict=True)
+        ]
+    }
     return _object("TopologyDomain", name, spec)
 
 
@@ -56,7 +60,9 @@ def node(
     return _object("Node", name, spec)
 
 
-def queue(name: str, gpus: int = 16, accelerator: str = "h100", cohort: str | None = None) -> Manifest:
+def queue(
+    name: str, gpus: int = 16, accelerator: str = "h100", cohort: str | None = None
+) -> Manifest:
     spec: Manifest = {
         "quotas": [{"resource": "gpu", "acceleratorClass": accelerator, "nominal": gpus}]
     }

@@ -1,0 +1,149 @@
+"""`k8s4ai up`: the whole plane on one machine, with an example GPU cluster to look at."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections import Counter
+from importlib import resources as package_files
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from k8s4ai.api import manifest, node, queue
+from k8s4ai.cli import context, errors, server, sources
+from k8s4ai.controllers import runner
+from k8s4ai.server import run
+from k8s4ai.store import errors as store_errors
+from k8s4ai.store import interface, sqlite
+
+
+def packaged_examples() -> Path:
+    return Path(str(package_files.files("k8s4ai") / "examples"))
+
+
+@click.command("up")
+@server.HOST_OPTION
+@server.PORT_OPTION
+@server.TOKEN_FILE_OPTION
+@server.NO_AUTH_OPTION
+@click.option(
+    "--examples",
+    "examples_dir",
+    type=click.Path(exists=True, path_type=Path),
+    help="Manifests to load at start [default: the example cluster shipped with k8s4ai].",
+)
+@click.option("--no-examples", is_flag=True, help="Start with only what the store holds.")
+@click.pass_obj
+def command(
+    target: context.Target,
+    host: str,
+    port: int,
+    token_file: Path | None,
+    no_auth: bool,
+    examples_dir: Path | None,
+    no_examples: bool,
+) -> None:
+    """Run k8s4ai locally: the API server on the embedded store, the controllers, and an
+    example cluster (2 racks x 4 nodes x 8 H100, an A100 node with MIG, L4 serving nodes,
+    team queues in a cohort, a 16-GPU training gang, an inference service behind a
+    ContentRouter, a CheckpointPolicy and budgets). Stop it with Ctrl-C; state is kept in
+    the store file (--db) for next time, and examples are re-applied without duplicates.
+    """
+    if target.server:
+        raise errors.CommandError("`up` runs its own server; drop --server / K8S4AI_SERVER")
+    server.check_host(host)
+    tokens = server.tokens_for(token_file, no_auth)
+    store = sqlite.SqliteStore(target.db)
+    try:
+        if not no_examples:
+            _load_examples(store, examples_dir or packaged_examples())
+        try:
+            api = run.start(store, host, port, tokens=tokens)
+        except OSError as err:
+            hint = " (is `k8s4ai up` already running? try --port)" if port else ""
+            message = f"cannot listen on {host}:{port}: {err.strerror}{hint}"
+            raise errors.CommandError(message) from None
+        stop = threading.Event()
+        controller = threading.Thread(
+            target=runner.InventoryController(store).run,
+            args=(stop,),
+            name="k8s4ai-inventory",
+            daemon=True,
+        )
+        controller.start()
+        _banner(store, api.url, target.db, token_file or context.home() / "tokens.csv", no_auth)
+        _wait_for_signal()
+        click.echo("stopping...")
+        stop.set()
+        api.stop()
+        controller.join(timeout=5)
+    finally:
+        store.close()
+
+
+def _load_examples(store: interface.Store, path: Path) -> None:
+    try:
+        texts = sources.read([str(path)])
+        manifests = manifest.load(texts, context.lookup_in(store))
+        results = store.apply([m.object for m in manifests])
+    except sources.SourceError as err:
+        raise errors.CommandError(str(err)) from None
+    except manifest.ManifestError as err:
+        raise errors.CommandError(f"examples in {path} are invalid:\n{err}") from None
+    except store_errors.StoreError as err:
+        raise errors.from_store(err) from None
+    outcomes = Counter(r.outcome for r in results)
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
+    click.echo(f"loaded {len(results)} objects from {path} ({summary})")
+
+
+def _cluster_summary(store: interface.Store) -> str:
+    nodes = [n for n in store.list(node.Node.kind_name).items if isinstance(n, node.Node)]
+    gpus: Counter[str] = Counter()
+    for n in nodes:
+        for group in n.spec.gpus:
+            gpus[group.accelerator_class] += group.count
+    queues = store.list(queue.Queue.kind_name).items
+    per_class = ", ".join(f"{count} {cls}" for cls, count in sorted(gpus.items()))
+    return (
+        f"{len(nodes)} nodes, {sum(gpus.values())} GPUs ({per_class or 'none'}), "
+        f"{len(queues)} queues"
+    )
+
+
+def _banner(store: interface.Store, url: str, db: Path, token_file: Path, no_auth: bool) -> None:
+    auth_line = "no authentication (--no-auth)" if no_auth else f"bearer tokens in {token_file}"
+    db_flag = "" if db == context.default_db() else f" --db {db}"
+    click.echo(
+        f"""
+k8s4ai is up
+  API server   {url}/apis/k8s4ai.io/v1alpha1   ({auth_line})
+  health       {url}/healthz   metrics {url}/metrics   OpenAPI {url}/openapi/v3
+  store        {db}
+  cluster      {_cluster_summary(store)}
+
+Try, in another terminal:
+  k8s4ai{db_flag} get nodes -o wide
+  k8s4ai{db_flag} get gangs -A
+  k8s4ai{db_flag} describe gang llama-70b-sft -n team-a
+  k8s4ai{db_flag} get all -A
+
+Press Ctrl-C to stop.""".rstrip()
+    )
+
+
+def _wait_for_signal() -> None:
+    stopped = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stopped.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,1 @@
+"""Controllers: loops that read the store and write back status and events."""

@@ -1,0 +1,119 @@
+"""The API server as an ASGI app over any Store: the embedded SQLite store for `k8s4ai
+server`, or a fake in tests. Serving it (uvicorn, threads, ports) is `run`'s business."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from k8s4ai.api import meta
+from k8s4ai.server import (
+    auth,
+    batch,
+    body,
+    context,
+    discovery,
+    metrics,
+    openapi,
+    routes,
+    status,
+    targets,
+    watch,
+)
+from k8s4ai.store import interface
+
+EXTENSIONS = ("apply", "eventlog", "wait")
+"""Our non-resource endpoints under the group path; no kind may take one as its plural."""
+
+log = logging.getLogger(__name__)
+
+
+class App(Starlette):
+    """A Starlette app that keeps its handlers' context, so a server can signal shutdown."""
+
+    context: context.Context
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, status.ApiError)
+    return status.response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (no route matched) as Status objects too."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"the server could not find the requested resource {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not supported on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    response = status.response(status.ApiError(exc.status_code, message))
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error("internal error serving %s %s", request.method, request.url.path, exc_info=exc)
+    error = status.ApiError(500, f"internal error: {type(exc).__name__}")
+    return JSONResponse(error.body(), status_code=500)
+
+
+async def _openapi(request: Request) -> Response:
+    return JSONResponse(openapi.document())
+
+
+def create_app(
+    store: interface.Store,
+    *,
+    tokens: Mapping[str, auth.Role] | None,
+    max_body_bytes: int = body.DEFAULT_MAX_BODY_BYTES,
+    poll_seconds: float = 1.0,
+    max_wait_seconds: float = 60.0,
+) -> App:
+    """`tokens=None` disables authentication (local development only); an empty mapping
+    refuses every API request."""
+    ctx = context.Context(
+        store=store,
+        metrics=metrics.Metrics(),
+        max_body_bytes=max_body_bytes,
+        poll_seconds=poll_seconds,
+        max_wait_seconds=max_wait_seconds,
+    )
+    prefix = targets.PREFIX
+    table: list[BaseRoute] = [
+        Route("/healthz", discovery.healthz, methods=["GET"]),
+        Route("/readyz", functools.partial(discovery.readyz, ctx), methods=["GET"]),
+        Route("/metrics", functools.partial(discovery.metrics_text, ctx), methods=["GET"]),
+        Route("/openapi/v3", _openapi, methods=["GET"]),
+        Route("/openapi.json", _openapi, methods=["GET"]),
+        Route("/apis", discovery.api_groups, methods=["GET"]),
+        Route(f"/apis/{meta.API_GROUP}", discovery.api_group, methods=["GET"]),
+        Route(prefix, discovery.api_resources, methods=["GET"]),
+        Route(f"{prefix}/apply", functools.partial(batch.apply, ctx), methods=["POST"]),
+        Route(f"{prefix}/eventlog", functools.partial(watch.event_log, ctx), methods=["GET"]),
+        Route(f"{prefix}/wait", functools.partial(watch.wait, ctx), methods=["GET"]),
+        *routes.routes(ctx),
+    ]
+    middleware = [Middleware(metrics.MetricsMiddleware, metrics=ctx.metrics)]
+    if tokens is not None:
+        middleware.append(Middleware(auth.AuthMiddleware, tokens=tokens))
+    app = App(
+        routes=table,
+        middleware=middleware,
+        exception_handlers={
+            status.ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+    )
+    app.context = ctx
+    return app

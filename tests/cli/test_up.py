@@ -1,0 +1,88 @@
+"""`k8s4ai up` started for real, as a user would: a server on 127.0.0.1 serving the example
+cluster, controllers filling in status, a clean stop on SIGTERM."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from k8s4ai.client import http
+
+pytestmark = pytest.mark.integration
+
+K8S4AI = Path(sys.executable).parent / "k8s4ai"
+
+
+@pytest.fixture
+def plane(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+    env = {**os.environ, "K8S4AI_HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [str(K8S4AI), "up", "--port", "0"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    assert proc.stdout is not None
+    url, lines = None, []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if match := re.search(r"API server\s+(http://127\.0\.0\.1:\d+)", line):
+            url = match.group(1)
+        if "Press Ctrl-C to stop" in line or not line:
+            break
+    assert url is not None, "".join(lines)
+    tokens = (tmp_path / "tokens.csv").read_text().splitlines()
+    write_token = next(t.split(",")[0] for t in tokens if ",write," in t)
+    try:
+        yield url, write_token, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+
+def test_up_serves_the_example_cluster_with_status(
+    plane: tuple[str, str, subprocess.Popen[str]],
+) -> None:
+    url, token, proc = plane
+    assert httpx.get(f"{url}/healthz").status_code == 200
+    assert httpx.get(f"{url}/apis/k8s4ai.io/v1alpha1/nodes").status_code == 401
+    store = http.HttpStore(url, token=token)
+    try:
+        assert len(store.list("Node").items) == 11
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            h100 = store.get("AcceleratorClass", "h100-sxm")
+            if getattr(h100.status, "gpus", 0) == 64:
+                break
+            time.sleep(0.2)
+        assert getattr(h100.status, "gpus", 0) == 64, h100.status
+        job = store.get("GangSchedulingGroup", "llama-70b-sft", "team-a")
+        admitted = job.status.condition("Admitted")
+        assert admitted is not None and admitted.reason == "SchedulerNotRunning"
+    finally:
+        store.close()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+
+
+def test_up_twice_on_the_same_port_says_why(
+    plane: tuple[str, str, subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    url, _, _ = plane
+    port = url.rsplit(":", 1)[1]
+    env = {**os.environ, "K8S4AI_HOME": str(tmp_path / "second")}
+    second = subprocess.run(
+        [str(K8S4AI), "up", "--port", port], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert second.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+    assert "already running" in second.stderr
