@@ -291,6 +291,8 @@ def main(argv: list[str] | None = None) -> None:
     modes = [m.strip().upper() for m in args.modes.split(",")]
 
     results = []
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.workdir, prefix="k8s4ai-bench-") as tmp:
         for size in sizes:
             for mode in modes:

@@ -1,12 +1,13 @@
 """The durability promise: a create the server acknowledged (201) is on disk with the
 resourceVersion it reported, even when the server process is SIGKILLed mid-burst.
 
-The server runs as a real subprocess (`python -m k8s4ai.server.run`), so nothing in this
+The server runs as a real subprocess (`k8s4ai server`), so nothing in this
 process can flush on its behalf; the store file is then reopened directly."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from k8s4ai.store import sqlite
 
 from . import manifests
 
+K8S4AI = Path(sys.executable).parent / "k8s4ai"
+
 pytestmark = pytest.mark.integration
 
 WRITERS = 8
@@ -28,8 +31,7 @@ ACKS_BEFORE_KILL = 150
 
 
 def start_server(db: Path, log: Path) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "k8s4ai.server.run", "--db", str(db), "--port", "0",
-               "--no-auth"]
+    command = [str(K8S4AI), "--db", str(db), "server", "--port", "0", "--no-auth"]
     with log.open("w") as stderr:
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
     assert proc.stdout is not None
@@ -39,8 +41,9 @@ def start_server(db: Path, log: Path) -> tuple[subprocess.Popen[str], str]:
         line = proc.stdout.readline()
     finally:
         killer.cancel()
-    assert line.startswith("listening on "), f"server did not start: {log.read_text()}"
-    return proc, line.removeprefix("listening on ").strip()
+    match = re.match(r"k8s4ai API listening on (\S+)", line)
+    assert match, f"server did not start: {log.read_text()}"
+    return proc, match.group(1)
 
 
 def test_acknowledged_creates_survive_sigkill(tmp_path: Path) -> None:

@@ -1,20 +1,19 @@
-"""`python -m k8s4ai.server.run`: serves a store file without the CLI, refuses to start
-without an explicit auth choice, and exits cleanly on SIGTERM even with a watch open."""
+"""`k8s4ai server`: authentication on by default with generated tokens, a clean exit on
+SIGTERM even with a watch open, and a clear error when the port is taken."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from k8s4ai.server import auth
-
 from . import manifests
-from .test_durability import start_server
+from .test_durability import K8S4AI, start_server
 
 pytestmark = pytest.mark.integration
 
@@ -33,21 +32,28 @@ def test_sigterm_shuts_down_cleanly_with_a_watch_open(tmp_path: Path) -> None:
         proc.stdout.close()
 
 
-def test_token_file_is_enforced(tmp_path: Path) -> None:
-    tokens = auth.generate_token_file(tmp_path / "tokens.csv")
-    command = [sys.executable, "-m", "k8s4ai.server.run", "--db", str(tmp_path / "db"),
-               "--port", "0", "--token-file", str(tokens.path)]
+def test_auth_is_on_by_default_with_generated_tokens(tmp_path: Path) -> None:
+    env = {**os.environ, "K8S4AI_HOME": str(tmp_path)}
+    command = [str(K8S4AI), "server", "--port", "0"]
     log = tmp_path / "server.log"
     with log.open("w") as stderr, subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=stderr, text=True
+        command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
     ) as proc:
         assert proc.stdout is not None
-        url = proc.stdout.readline().removeprefix("listening on ").strip()
+        match = re.match(r"k8s4ai API listening on (\S+)", proc.stdout.readline())
+        assert match, log.read_text()
+        token_file = tmp_path / "tokens.csv"
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        rows = [line.split(",") for line in token_file.read_text().splitlines()[1:]]
+        read = next(token for token, role, *_ in rows if role == "read")
         try:
-            with httpx.Client(base_url=url, timeout=10.0) as api:
+            with httpx.Client(base_url=match.group(1), timeout=10.0) as api:
                 assert api.get(manifests.path("queues")).status_code == 401
-                reader = {"Authorization": f"Bearer {tokens.read}"}
+                reader = {"Authorization": f"Bearer {read}"}
                 assert api.get(manifests.path("queues"), headers=reader).status_code == 200
+                denied = api.post(manifests.path("queues"), json=manifests.queue("a"),
+                                  headers=reader)
+                assert denied.status_code == 403
         finally:
             proc.terminate()
             proc.wait(timeout=15)
@@ -55,10 +61,18 @@ def test_token_file_is_enforced(tmp_path: Path) -> None:
     assert proc.returncode == 0, log.read_text()
 
 
-def test_an_auth_choice_is_required(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "k8s4ai.server.run", "--db", str(tmp_path / "db")],
-        capture_output=True, text=True, timeout=60, check=False,
-    )
-    assert result.returncode == 2
-    assert "--no-auth" in result.stderr
+def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
+    proc, url = start_server(tmp_path / "db", tmp_path / "server.log")
+    port = url.rsplit(":", 1)[1]
+    try:
+        second = subprocess.run(
+            [str(K8S4AI), "--db", str(tmp_path / "db2"), "server", "--no-auth", "--port", port],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        assert second.returncode == 1
+        assert f"error: cannot listen on 127.0.0.1:{port}" in second.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        assert proc.stdout is not None
+        proc.stdout.close()

@@ -9,6 +9,7 @@ import click
 from k8s4ai.api import manifest
 from k8s4ai.cli import context, errors, sources
 from k8s4ai.store import errors as store_errors
+from k8s4ai.store import lookup
 
 
 @click.command("apply")
@@ -49,7 +50,7 @@ def command(target: context.Target, paths: tuple[str, ...], namespace: str) -> N
     try:
         with context.connect(target) as store:
             try:
-                manifests = manifest.load(texts, context.lookup_in(store), namespace)
+                manifests = manifest.load(texts, lookup.lookup_in(store), namespace)
             except manifest.ManifestError as err:
                 for problem in err.problems:
                     click.echo(f"error: {problem}", err=True)

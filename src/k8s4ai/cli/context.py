@@ -10,8 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from k8s4ai.api import references, resource
-from k8s4ai.store import errors, interface
+from k8s4ai.store import interface
 
 
 def home() -> Path:
@@ -47,15 +46,3 @@ def connect(target: Target) -> Iterator[interface.Store]:
         yield store
     finally:
         store.close()
-
-
-def lookup_in(store: interface.Store) -> references.Lookup:
-    """A references.Lookup backed by `store`: a missing object is None, not an error."""
-
-    def lookup(kind: str, namespace: str | None, name: str) -> resource.Resource | None:
-        try:
-            return store.get(kind, name, namespace)
-        except errors.NotFound:
-            return None
-
-    return lookup

@@ -102,7 +102,9 @@ def command(
             port,
             tokens=tokens,
             log_level="info",
-            on_ready=lambda url: click.echo(f"k8s4ai API listening on {url} (store {target.db})"),
+            on_ready=lambda url: click.echo(
+                f"k8s4ai API listening on {url} (store {target.db})", color=False
+            ),
         )
     except OSError as err:
         raise errors.CommandError(f"cannot listen on {host}:{port}: {err.strerror}") from None

@@ -16,7 +16,7 @@ from k8s4ai.cli import context, errors, server, sources
 from k8s4ai.controllers import runner
 from k8s4ai.server import run
 from k8s4ai.store import errors as store_errors
-from k8s4ai.store import interface, sqlite
+from k8s4ai.store import interface, lookup, sqlite
 
 
 def packaged_examples() -> Path:
@@ -86,7 +86,7 @@ def command(
 def _load_examples(store: interface.Store, path: Path) -> None:
     try:
         texts = sources.read([str(path)])
-        manifests = manifest.load(texts, context.lookup_in(store))
+        manifests = manifest.load(texts, lookup.lookup_in(store))
         results = store.apply([m.object for m in manifests])
     except sources.SourceError as err:
         raise errors.CommandError(str(err)) from None

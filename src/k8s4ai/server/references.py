@@ -7,22 +7,11 @@ from collections.abc import Sequence
 
 from k8s4ai.api import errors as api_errors
 from k8s4ai.api import references, resource
-from k8s4ai.store import errors as store_errors
-from k8s4ai.store import interface
-
-
-def lookup_in(store: interface.Store) -> references.Lookup:
-    def lookup(kind: str, namespace: str | None, name: str) -> resource.Resource | None:
-        try:
-            return store.get(kind, name, namespace)
-        except store_errors.NotFound:
-            return None
-
-    return lookup
+from k8s4ai.store import interface, lookup
 
 
 def problems(
     store: interface.Store, objs: Sequence[resource.Resource]
 ) -> list[tuple[int, api_errors.FieldError]]:
     """Blocking (it reads the store): run it in a worker thread."""
-    return references.check(objs, lookup_in(store))
+    return references.check(objs, lookup.lookup_in(store))

@@ -1,4 +1,4 @@
-"""Serving the app with uvicorn: in the foreground (`serve`, `python -m k8s4ai.server.run`),
+"""Serving the app with uvicorn: in the foreground (`serve`, behind `k8s4ai server`),
 or in a background thread (`start`) for `k8s4ai up` and tests.
 
 The listening socket is bound before uvicorn starts, so `port=0` yields a known port at
@@ -8,21 +8,17 @@ that a single idle watcher would hold shutdown until the graceful timeout.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import logging
 import signal
 import socket
-import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import Self
 
 import uvicorn
 
-from k8s4ai import store as stores
 from k8s4ai.server import app as app_module
 from k8s4ai.server import auth, body
 from k8s4ai.store import interface
@@ -105,7 +101,9 @@ def serve(
     poll_seconds: float = 1.0,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM. `on_ready(url)` runs once connections are accepted."""
+    """Serve in the foreground until SIGINT/SIGTERM, then return normally (uvicorn would
+    re-raise the signal after its graceful shutdown; returning lets the caller close the
+    store and a supervisor see success). `on_ready(url)` runs once connections are accepted."""
     sock = bind(host, port)
     url = _url(host, sock.getsockname()[1])
     ready = None if on_ready is None else (lambda: on_ready(url))
@@ -113,9 +111,12 @@ def serve(
         store, tokens=tokens, max_body_bytes=max_body_bytes, log_level=log_level,
         poll_seconds=poll_seconds, on_ready=ready,
     )
+    previous = signal.signal(signal.SIGTERM, _exit_quietly)
     try:
-        server.run(sockets=[sock])
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
+            server.run(sockets=[sock])
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sock.close()
 
 
@@ -183,41 +184,5 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m k8s4ai.server.run --db PATH [--port 0] (--no-auth | --token-file F)`:
-    serve a store file without the CLI; prints `listening on URL` once ready."""
-    parser = argparse.ArgumentParser(prog="python -m k8s4ai.server.run", description=main.__doc__)
-    parser.add_argument("--db", required=True, help="SQLite store file (created if missing)")
-    parser.add_argument("--host", default=DEFAULT_HOST)
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
-    access = parser.add_mutually_exclusive_group(required=True)
-    access.add_argument("--no-auth", action="store_true", help="accept requests without tokens")
-    access.add_argument("--token-file", help="CSV file of token,role[,user] lines")
-    parser.add_argument("--max-body-bytes", type=int, default=body.DEFAULT_MAX_BODY_BYTES)
-    parser.add_argument(
-        "--synchronous", choices=["FULL", "NORMAL", "EXTRA"], default="FULL",
-        help="SQLite durability: FULL survives power loss, NORMAL only process crashes",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-
-    tokens = None if args.no_auth else auth.load_token_file(args.token_file)
-    # uvicorn shuts down gracefully on SIGTERM, then re-raises it; exit cleanly instead, so
-    # the store is closed and a supervisor sees success.
-    signal.signal(signal.SIGTERM, _exit_quietly)
-    with (
-        stores.open_store(args.db, synchronous=args.synchronous) as opened,
-        contextlib.suppress(KeyboardInterrupt),  # Ctrl-C, after the graceful shutdown
-    ):
-        serve(
-            opened, args.host, args.port, tokens=tokens, max_body_bytes=args.max_body_bytes,
-            on_ready=lambda url: print(f"listening on {url}", flush=True),
-        )
-    return 0
-
-
 def _exit_quietly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
-
-if __name__ == "__main__":
-    sys.exit(main())
