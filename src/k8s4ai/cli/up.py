@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
+import sys
 import threading
 from collections import Counter
 from importlib import resources as package_files
@@ -116,6 +118,7 @@ def _cluster_summary(store: interface.Store) -> str:
 def _banner(store: interface.Store, url: str, db: Path, token_file: Path, no_auth: bool) -> None:
     auth_line = "no authentication (--no-auth)" if no_auth else f"bearer tokens in {token_file}"
     db_flag = "" if db == context.default_db() else f" --db {db}"
+    prog = _prog()
     click.echo(
         f"""
 k8s4ai is up
@@ -125,13 +128,26 @@ k8s4ai is up
   cluster      {_cluster_summary(store)}
 
 Try, in another terminal:
-  k8s4ai{db_flag} get nodes -o wide
-  k8s4ai{db_flag} get gangs -A
-  k8s4ai{db_flag} describe gang llama-70b-sft -n team-a
-  k8s4ai{db_flag} get all -A
+  {prog}{db_flag} get nodes -o wide
+  {prog}{db_flag} get gangs -A
+  {prog}{db_flag} describe gang llama-70b-sft -n team-a
+  {prog}{db_flag} get all -A
 
 Press Ctrl-C to stop.""".rstrip()
     )
+
+
+def _prog() -> str:
+    """How the user can run this CLI again: `k8s4ai` when that is on PATH, else the path
+    they used (e.g. `.venv/bin/k8s4ai` right after the quick start)."""
+    used = Path(sys.argv[0]).resolve()
+    on_path = shutil.which("k8s4ai")
+    if on_path is not None and Path(on_path).resolve() == used:
+        return "k8s4ai"
+    try:
+        return str(used.relative_to(Path.cwd()))
+    except ValueError:
+        return str(used)
 
 
 def _wait_for_signal() -> None:

@@ -79,7 +79,7 @@ def _accelerator_status(
     groups = [(n, g) for n, g in _gpu_groups(nodes) if g.accelerator_class == cls.metadata.name]
     gpus = sum(g.count for _, g in groups)
     node_count = len({n.metadata.name for n, _ in groups})
-    message = f"{gpus} GPUs on {node_count} nodes"
+    message = f"{gpus} GPUs on {node_count} node{'s' if node_count != 1 else ''}"
     cond = _condition(
         "Available",
         gpus > 0,
