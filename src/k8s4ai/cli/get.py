@@ -63,16 +63,16 @@ def command(
     ns = None if all_namespaces else namespace
     try:
         with context.connect(target) as store:
-            shown = 0
+            shown, widths = 0, []
             for k in kinds:
                 objs, rv = _fetch(store, k, names, ns, parsed)
                 shown += len(objs)
                 if objs or (kind != "all" and not watch):
-                    _print(k, objs, output, all_namespaces, single=len(names) == 1)
+                    widths = _print(k, objs, output, all_namespaces, single=len(names) == 1)
                     if kind == "all":
                         click.echo()
             if watch:
-                _watch(store, kinds[0], ns, parsed, output, all_namespaces, rv)
+                _watch(store, kinds[0], ns, parsed, output, all_namespaces, rv, widths)
     except store_errors.StoreError as err:
         raise errors.from_store(err) from None
     if kind == "all" and not shown:
@@ -100,7 +100,8 @@ def _print(
     output: str,
     all_namespaces: bool,
     single: bool,
-) -> None:
+) -> list[int]:
+    """Prints the objects; returns the table's column widths, for a watch to keep."""
     if output == "yaml":
         click.echo(printers.as_yaml(objs, single), nl=False)
     elif output == "json":
@@ -115,6 +116,8 @@ def _print(
         rows = [printers.header(kind, wide, all_namespaces)]
         rows += [printers.row(o, wide, all_namespaces) for o in objs]
         click.echo(printers.table(rows))
+        return printers.column_widths(rows)
+    return []
 
 
 def _watch(
@@ -125,6 +128,7 @@ def _watch(
     output: str,
     all_namespaces: bool,
     since: int,
+    widths: list[int],
 ) -> None:
     """Print each change after `since` until interrupted; a table row per event, or a
     document per event for yaml/json."""
@@ -145,7 +149,7 @@ def _watch(
                     click.echo(f"{printers.names([obj])} {event.type.lower()}")
                 else:
                     cells = printers.row(obj, wide, all_namespaces)
-                    click.echo(printers.table([[*cells, event.type]]))
+                    click.echo(printers.table([[*cells, event.type]], widths))
             if len(batch) < WATCH_BATCH:
                 since = max(since, latest)
                 store.wait(since, timeout=1.0)

@@ -63,10 +63,16 @@ def row(
     return cells
 
 
-def table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+def column_widths(rows: Sequence[Sequence[str]]) -> list[int]:
+    return [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+
+
+def table(rows: Sequence[Sequence[str]], widths: Sequence[int] = ()) -> str:
+    """Aligned columns; `widths` keeps later rows (a watch) in line with an earlier table."""
+    fitted = column_widths(rows)
+    widths = [max(w, widths[i] if i < len(widths) else 0) for i, w in enumerate(fitted)]
     return "\n".join(
-        "   ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip()
+        "   ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=False)).rstrip()
         for r in rows
     )
 
