@@ -1,0 +1,1 @@
+"""Backends turn scheduler decisions into reality: the simulated cluster and Kubernetes."""

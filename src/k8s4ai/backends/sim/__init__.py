@@ -1,0 +1,1 @@
+"""The simulated cluster: a deterministic discrete-event kernel and the scenarios on it."""

@@ -1,0 +1,68 @@
+"""Placement policies by name. A policy is a profile: the shared filters, score plugins with
+weights, and a GPU selector. Adding one is a module and an entry here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from k8s4ai.scheduler import framework, pods
+from k8s4ai.scheduler.plugins import baselines, fgd, fit, selectors
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyContext:
+    """What a policy may learn before the run: the workload's pod list (FGD derives its
+    typical pods from it), the cluster's GPU models, and the run's random generator."""
+
+    workload: Sequence[pods.PodRequest]
+    models: Sequence[str]
+    rng: np.random.Generator
+
+
+Factory = Callable[[PolicyContext], framework.Profile]
+
+
+def _single(
+    name: str, plugin: framework.ScorePlugin, selector: framework.GpuSelector
+) -> framework.Profile:
+    return framework.Profile(name, fit.FILTERS, ((plugin, 1.0),), selector)
+
+
+def _fgd(ctx: PolicyContext) -> framework.Profile:
+    plugin = fgd.FragmentationGradient(fgd.TypicalPods.from_workload(ctx.workload, ctx.models))
+    return _single("fgd", plugin, plugin)
+
+
+POLICIES: dict[str, Factory] = {
+    "random": lambda ctx: _single(
+        "random", baselines.RandomScore(ctx.rng), selectors.RandomGpu(ctx.rng)
+    ),
+    "dotprod": lambda ctx: _single("dotprod", baselines.DotProductScore(), selectors.BestFitGpu()),
+    "gpuclustering": lambda ctx: _single(
+        "gpuclustering", baselines.GpuClusteringScore(), selectors.BestFitGpu()
+    ),
+    "gpupacking": lambda ctx: _single(
+        "gpupacking", baselines.GpuPackingScore(), selectors.BestFitGpu()
+    ),
+    "bestfit": lambda ctx: _single("bestfit", baselines.BestFitScore(), selectors.BestFitGpu()),
+    "fgd": _fgd,
+}
+
+PUBLISHED = ("random", "dotprod", "gpuclustering", "gpupacking", "bestfit", "fgd")
+"""The policies of the FGD paper's evaluation, in its order."""
+
+
+class UnknownPolicyError(LookupError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown policy {name!r}; known: {', '.join(POLICIES)}")
+
+
+def profile(name: str, ctx: PolicyContext) -> framework.Profile:
+    try:
+        factory = POLICIES[name.lower()]
+    except KeyError:
+        raise UnknownPolicyError(name) from None
+    return factory(ctx)
