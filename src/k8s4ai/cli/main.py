@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from k8s4ai import __version__
-from k8s4ai.cli import apply, context, crds, delete, describe, get, server, up
+from k8s4ai.cli import apply, context, crds, delete, describe, get, server, sim, up
 
 HELP = """k8s4ai: an orchestration plane for AI workloads on Kubernetes.
 
@@ -57,6 +57,7 @@ for command in (
     crds.command,
     server.command,
     up.command,
+    sim.command,
 ):
     cli.add_command(command)
 

@@ -30,6 +30,8 @@ class PodRequest:
             raise ValueError(f"{self.name}: a multi-GPU pod takes whole GPUs (gpu_milli=1000)")
         if self.num_gpu >= 1 and not 0 < self.gpu_milli <= MILLI:
             raise ValueError(f"{self.name}: gpu_milli must be in 1..1000 for a GPU pod")
+        if self.num_gpu == 0 and self.gpu_milli:
+            raise ValueError(f"{self.name}: a pod without GPUs cannot ask for gpu_milli")
 
     @property
     def shape(self) -> Shape:

@@ -82,7 +82,11 @@ class ClusterSnapshot:
         """Charge `pod` to `node`, taking `gpu_milli` from each of `gpus`."""
         if len(gpus) != pod.num_gpu:
             raise ValueError(f"{pod.name}: needs {pod.num_gpu} GPUs, got {len(gpus)}")
+        if len(set(gpus)) != len(gpus):
+            raise ValueError(f"{pod.name}: GPU {max(gpus, key=list(gpus).count)} listed twice")
         for g in gpus:
+            if not 0 <= g < self.gpu_count[node]:
+                raise ValueError(f"{pod.name}: {self.names[node]} has no GPU {g}")
             if not self.gpu_exists[node, g] or self.gpu_free[node, g] < pod.gpu_milli:
                 raise ValueError(f"{pod.name}: GPU {g} of {self.names[node]} cannot fit it")
         if self.cpu_free[node] < pod.cpu_milli or self.memory_free[node] < pod.memory_mib:

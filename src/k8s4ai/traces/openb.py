@@ -81,20 +81,26 @@ def load_pods(path: Path) -> list[pods.PodRequest]:
     for line, row in _rows(path, POD_COLUMNS):
         num_gpu = _field(path, line, row, "num_gpu", _count)
         gpu_milli = _field(path, line, row, "gpu_milli", _count)
-        spec = (row.get("gpu_spec") or "").strip()
-        try:
-            out.append(
-                pods.PodRequest(
-                    name=row["name"],
-                    cpu_milli=_field(path, line, row, "cpu_milli", _count),
-                    memory_mib=_field(path, line, row, "memory_mib", _count),
-                    num_gpu=num_gpu,
-                    gpu_milli=gpu_milli if num_gpu else 0,
-                    gpu_models=frozenset(spec.split("|")) if spec and num_gpu else None,
-                )
+        if num_gpu and not 0 < gpu_milli <= pods.MILLI:
+            raise TraceError(
+                f"{path}: line {line}: column gpu_milli: must be 1..1000 for a GPU pod"
             )
-        except ValueError as err:
-            raise TraceError(f"{path}: line {line}: {err}") from None
+        if num_gpu > 1 and gpu_milli != pods.MILLI:
+            raise TraceError(
+                f"{path}: line {line}: column gpu_milli: a pod with {num_gpu} GPUs takes whole "
+                "GPUs (1000)"
+            )
+        models = frozenset(m for m in (row.get("gpu_spec") or "").split("|") if m.strip())
+        out.append(
+            pods.PodRequest(
+                name=row["name"],
+                cpu_milli=_field(path, line, row, "cpu_milli", _count),
+                memory_mib=_field(path, line, row, "memory_mib", _count),
+                num_gpu=num_gpu,
+                gpu_milli=gpu_milli if num_gpu else 0,
+                gpu_models=models if models and num_gpu else None,
+            )
+        )
     if not out:
         raise TraceError(f"{path}: no pods")
     return out

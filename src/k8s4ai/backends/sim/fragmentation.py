@@ -29,6 +29,8 @@ def arrival_sequence(
     sequence = [ordered[i] for i in rng.permutation(len(ordered))]
     total = sum(p.gpu_request_milli for p in ordered)
     target = tune * capacity_milli
+    if not any(p.gpu_milli for p in ordered):
+        return sequence  # no draw could ever move the arrived GPU load
     while True:
         extra = ordered[int(rng.integers(len(ordered)))]
         # The published simulator stops at the first draw whose per-GPU request would cross

@@ -55,17 +55,21 @@ class Kernel:
         return self.at(self.now + delay, action, priority)
 
     def run(self, until: float | None = None) -> None:
-        """Process events in order until none are left or the next is after `until`."""
+        """Process events in order until none are left or the next is after `until`; the
+        clock then stands at `until` (when given)."""
+        if until is not None and until < self.now:
+            raise ValueError(f"cannot run until {until}: the clock is already at {self.now}")
         while self._heap:
             if until is not None and self._heap[0].time > until:
-                self.now = until
-                return
+                break
             entry = heapq.heappop(self._heap)
             if entry.cancelled:
                 continue
             self.now = entry.time
             entry.action(self)
             self.processed += 1
+        if until is not None:
+            self.now = until
 
     def __len__(self) -> int:
         return sum(1 for e in self._heap if not e.cancelled)

@@ -22,10 +22,8 @@ class ResourceFit:
         return mask
 
     def reason(self, pod: pods.PodRequest) -> str:
-        return (
-            f"no node has {pod.cpu_milli}m CPU and {pod.memory_mib}Mi memory free "
-            "beside a GPU that fits"
-        )
+        where = " beside a GPU that fits" if pod.num_gpu else ""
+        return f"no node has {pod.cpu_milli}m CPU and {pod.memory_mib}Mi memory free{where}"
 
 
 class GpuModel:
@@ -59,7 +57,8 @@ class GpuFit:
     def reason(self, pod: pods.PodRequest) -> str:
         if pod.is_fractional:
             return f"no GPU has {pod.gpu_milli} milli-GPU free"
-        return f"no node has {pod.num_gpu} whole GPUs free"
+        plural = "s" if pod.num_gpu > 1 else ""
+        return f"no node has {pod.num_gpu} whole GPU{plural} free"
 
 
 FILTERS = (GpuModel(), GpuFit(), ResourceFit())
