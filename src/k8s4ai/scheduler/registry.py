@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from k8s4ai.scheduler import framework, pods
-from k8s4ai.scheduler.plugins import baselines, fgd, fit, selectors
+from k8s4ai.scheduler.plugins import baselines, fgd, fit, selectors, shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,17 @@ def _fgd(ctx: PolicyContext) -> framework.Profile:
     return _single("fgd", plugin, plugin)
 
 
+TIE_BREAK = 0.001
+"""Weight of a plugin that only orders nodes the main score ties: below one point in total."""
+
+
+def _fgd_shape(ctx: PolicyContext) -> framework.Profile:
+    """k8s4ai's policy: FGD, with ties broken by CPU:GPU shape matching (see plugins/shape)."""
+    plugin = fgd.FragmentationGradient(fgd.TypicalPods.from_workload(ctx.workload, ctx.models))
+    scores = ((plugin, 1.0), (shape.ShapeMatch(), TIE_BREAK))
+    return framework.Profile("fgd-shape", fit.FILTERS, scores, plugin)
+
+
 POLICIES: dict[str, Factory] = {
     "random": lambda ctx: _single(
         "random", baselines.RandomScore(ctx.rng), selectors.RandomGpu(ctx.rng)
@@ -49,6 +60,7 @@ POLICIES: dict[str, Factory] = {
     ),
     "bestfit": lambda ctx: _single("bestfit", baselines.BestFitScore(), selectors.BestFitGpu()),
     "fgd": _fgd,
+    "fgd-shape": _fgd_shape,
 }
 
 PUBLISHED = ("random", "dotprod", "gpuclustering", "gpupacking", "bestfit", "fgd")
