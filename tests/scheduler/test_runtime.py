@@ -109,7 +109,8 @@ def test_unknown_policy_lists_the_known_ones() -> None:
     with pytest.raises(registry.UnknownPolicyError) as err:
         registry.profile("tetris", ctx)
     assert str(err.value) == (
-        "unknown policy 'tetris'; known: random, dotprod, gpuclustering, gpupacking, bestfit, fgd"
+        "unknown policy 'tetris'; known: random, dotprod, gpuclustering, gpupacking, bestfit, "
+        "fgd, fgd-shape"
     )
 
 
@@ -118,3 +119,25 @@ def test_every_published_policy_is_registered(name: str) -> None:
     ctx = registry.PolicyContext([pod(gpu=0.5)], ["G2"], np.random.default_rng(0))
     profile = registry.profile(name.upper(), ctx)
     assert (profile.name, profile.filters) == (name, fit.FILTERS)
+
+
+def test_fgd_shape_breaks_fgd_ties_by_cpu_per_gpu() -> None:
+    # Two untouched 2-GPU nodes, both able to host the pod, score the same under FGD; the pod
+    # asks 40 cores per GPU, so it goes to the node with 52 cores per GPU rather than 24.
+    snap = cluster(
+        node("poor", gpus=2, model="T4", cpu=48_000, memory=100_000),
+        node("rich", gpus=2, model="T4", cpu=104_000, memory=100_000),
+    )
+    workload = [pod("p", cpu=4_000, gpus=1)]
+    hungry = pod("hungry", cpu=40_000, gpus=1)
+    ctx = registry.PolicyContext(workload, snap.models, np.random.default_rng(0))
+    fgd_only = framework.Runtime(registry.profile("fgd", ctx), np.random.default_rng(0))
+    both = framework.Runtime(registry.profile("fgd-shape", ctx), np.random.default_rng(0))
+    both_nodes = np.arange(2)
+    assert all(f.filter(snap, hungry, both_nodes).all() for f in fit.FILTERS)
+    result = both.schedule(snap, hungry)
+    assert isinstance(result, framework.Placement)
+    assert snap.names[result.node] == "rich"
+    plain = fgd_only.schedule(snap, hungry)
+    assert isinstance(plain, framework.Placement)
+    assert result.breakdown["FGD"] == plain.breakdown["FGD"]

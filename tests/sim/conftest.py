@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from k8s4ai.cli import main
-from k8s4ai.testing import traces
+from k8s4ai.traces import synthetic as traces
 
 Invoke = Callable[..., Result]
 

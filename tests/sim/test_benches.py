@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from k8s4ai.testing import traces
+from k8s4ai.traces import synthetic as traces
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -54,7 +54,7 @@ def test_unknown_policy_lists_the_valid_ones(k8s4ai: Invoke, tmp_path: Path) -> 
         (
             GOOD_NODES,
             GOOD_PODS + "p1,1000,1024,2,500\n",
-            "pods.csv: line 3: p1: a multi-GPU pod takes whole GPUs",
+            "pods.csv: line 3: column gpu_milli: a pod with 2 GPUs takes whole GPUs",
         ),
     ],
     ids=["bad-number", "missing-column", "negative", "impossible-pod"],
@@ -81,16 +81,19 @@ def test_bad_seed_range_is_a_usage_error(k8s4ai: Invoke, tmp_path: Path) -> None
     assert "'9-1': a range goes from low to high" in err
 
 
-def test_without_files_or_default_trace_names_the_flags(
+def test_without_files_or_default_trace_the_built_in_generator_runs(
     k8s4ai: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sim, "trace_dirs", lambda: [tmp_path / "nowhere"])
-    result = k8s4ai("sim", "fragmentation", "--policy", "fgd")
-    assert result.exit_code == 1
-    assert "default trace folder was not found" in result.stderr
-    assert "pass --nodes FILE and --pods FILE" in result.stderr
-    result = k8s4ai("sim", "fragmentation", "--policy", "fgd", "--nodes", "n.csv")
-    assert "pass --pods FILE" in result.stderr and "--nodes FILE" not in result.stderr
+    out = tmp_path / "out"
+    result = k8s4ai(
+        "sim", "fragmentation", "--policy", "bestfit", "--tune", "0.3", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    assert "no openb trace found" in result.stderr
+    assert "built-in openb-like generator" in result.stderr
+    assert (out / "fragmentation-synthetic-openb.csv").is_file()
+    assert (out / "fragmentation-synthetic-openb.png").is_file()
 
 
 def test_default_trace_is_found_beside_the_current_directory(

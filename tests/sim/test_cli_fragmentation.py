@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from k8s4ai.scheduler import registry
-from k8s4ai.testing import traces
+from k8s4ai.traces import synthetic as traces
 from tests.sim.conftest import Invoke
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from k8s4ai.backends.sim import sweep
-from k8s4ai.testing import traces
+from k8s4ai.traces import synthetic as traces
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import numpy as np
 
 import k8s4ai
 from k8s4ai.backends.sim import report, sweep
 from k8s4ai.cli import errors, printers
 from k8s4ai.scheduler import registry
-from k8s4ai.traces import openb
+from k8s4ai.traces import openb, synthetic
 
 TRACE_DIR = Path("..", "shared", "traces", "alibaba-gpu-v2023")
 DEFAULT_NODES = "openb_node_list_gpu_node.csv"
@@ -42,22 +43,35 @@ def trace_dirs() -> list[Path]:
     return list(dict.fromkeys((base / TRACE_DIR).resolve() for base in bases if base))
 
 
-def _inputs(nodes: Path | None, pods: Path | None) -> tuple[Path, Path]:
-    """The files given, else the default trace's; names every flag still needed if the
-    default is not there."""
+SYNTHETIC_NODES = 1213
+SYNTHETIC_PODS = 8152
+"""The openb trace's own sizes, so a synthetic run loads the cluster as the real one does."""
+
+
+def _workload(nodes: Path | None, pods: Path | None) -> tuple[sweep.Workload, str]:
+    """The files given, else the default trace's, else the built-in openb-like generator
+    (for a machine without the trace); returns the workload and where it came from."""
     folder = next((d for d in trace_dirs() if d.is_dir()), None)
     if folder is not None:
         nodes = nodes or folder / DEFAULT_NODES
         pods = pods or folder / DEFAULT_PODS
+    rng = np.random.default_rng(0)
+    try:
+        node_specs = openb.load_nodes(nodes) if nodes else synthetic.nodes(SYNTHETIC_NODES, rng)
+        pod_list = openb.load_pods(pods) if pods else synthetic.pod_list(SYNTHETIC_PODS, rng)
+    except openb.TraceError as err:
+        raise errors.CommandError(str(err)) from None
     if nodes is None or pods is None:
-        flags = " and ".join(
-            f for f, p in (("--nodes FILE", nodes), ("--pods FILE", pods)) if p is None
-        )
         looked = ", ".join(str(d) for d in trace_dirs())
-        raise errors.CommandError(
-            f"the default trace folder was not found (looked for {looked}): pass {flags}"
+        click.echo(
+            f"note: no openb trace found (looked in {looked}); using the built-in openb-like "
+            "generator (k8s4ai.traces.synthetic) for "
+            + " and ".join(n for n, p in (("nodes", nodes), ("pods", pods)) if p is None),
+            err=True,
         )
-    return nodes, pods
+    name = pods.stem if pods else "synthetic-openb"
+    source = f"{name} on {nodes.name if nodes else 'synthetic-openb nodes'}"
+    return sweep.Workload(name, tuple(node_specs), tuple(pod_list)), source
 
 
 def _seeds(seed: int | None, seeds: str | None) -> tuple[int, ...]:
@@ -158,7 +172,8 @@ def fragmentation(
 
     Without --nodes/--pods the openb trace is looked for in
     ../shared/traces/alibaba-gpu-v2023, from the current directory and then from the
-    k8s4ai checkout.
+    k8s4ai checkout; without it, a built-in generator draws an openb-like cluster and pod
+    list (shapes and their frequencies taken from the trace; see k8s4ai.traces.synthetic).
 
     \b
     Examples:
@@ -171,15 +186,7 @@ def fragmentation(
     except registry.UnknownPolicyError as err:
         raise errors.CommandError(f"{err} (or {sweep.ALL})") from None
     seeds = _seeds(seed, seed_spec)
-    nodes_path, pods_path = _inputs(nodes_path, pods_path)
-    try:
-        workload = sweep.Workload(
-            pods_path.stem,
-            tuple(openb.load_nodes(nodes_path)),
-            tuple(openb.load_pods(pods_path)),
-        )
-    except openb.TraceError as err:
-        raise errors.CommandError(str(err)) from None
+    workload, source = _workload(nodes_path, pods_path)
     jobs = sweep.plan([workload.name], policies, seeds, tune)
     with _progress(len(jobs)) as on_progress:
         results = sweep.run_many(
@@ -191,12 +198,10 @@ def fragmentation(
         click.echo(f"\nMean over {len(seeds)} seeds:")
         click.echo(_means_table(summaries))
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"fragmentation-{pods_path.stem}"
+    stem = f"fragmentation-{workload.name}"
     written = [
         report.write_curves(out / f"{stem}.csv", results),
-        report.plot_curves(
-            out / f"{stem}.png", summaries, f"{pods_path.stem} on {nodes_path.name}"
-        ),
+        report.plot_curves(out / f"{stem}.png", summaries, source),
     ]
     click.echo("")
     for path in written:

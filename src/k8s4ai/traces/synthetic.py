@@ -1,6 +1,7 @@
-"""Synthetic clusters and pod lists shaped like the Alibaba "openb" trace, and CSV writers in
-its format, so tests and benchmarks run anywhere without the trace and still exercise the CSV
-loader.
+"""Synthetic clusters and pod lists shaped like the Alibaba "openb" trace (Weng et al.,
+"Beware of Fragmentation", USENIX ATC'23; alibaba/clusterdata cluster-trace-gpu-v2023), and
+CSV writers in its format. They let `k8s4ai sim` run on a machine without the trace, and tests
+and benchmarks exercise the CSV loader anywhere.
 
 Without a template, shapes are drawn from the mixes below: the most common node shapes of
 `openb_node_list_gpu_node.csv` and pod shapes of `openb_pod_list_default.csv`, weighted by how
