@@ -17,21 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shlex
 import sqlite3
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from k8s4ai.api import GangSchedulingGroup, selector
+from k8s4ai.backends.sim import report
 from k8s4ai.store import sqlite as sqlite_store
 from k8s4ai.store import transitions
 
@@ -200,23 +196,7 @@ def run_case(
 
 
 def machine() -> dict[str, Any]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "platform": platform.platform(),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": shlex.join(sys.orig_argv),
-    }
+    return {**report.machine(), "sqlite": sqlite3.sqlite_version}
 
 
 def markdown(report: dict[str, Any]) -> str:
