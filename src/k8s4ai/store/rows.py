@@ -32,6 +32,9 @@ class EventRow:
     kind: str
     labels: str
     body: str
+    previous_labels: str | None
+    """The object's labels before this write (None for ADDED), so a selector watch can tell
+    an object that started or stopped matching."""
 
 
 def latest_rv(conn: sqlite3.Connection) -> int:
@@ -83,11 +86,12 @@ def append_event(
     key: transitions.Key,
     labels: str,
     body: str,
+    previous_labels: str | None,
 ) -> None:
     conn.execute(
-        "INSERT INTO events (rv, type, kind, namespace, name, labels, body) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (rv, type_, *key, labels, body),
+        "INSERT INTO events (rv, type, kind, namespace, name, labels, body, previous_labels) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (rv, type_, *key, labels, body, previous_labels),
     )
 
 
@@ -164,7 +168,7 @@ def _label_condition(
 def select_events(
     conn: sqlite3.Connection, since: int, kind: str | None, namespace: str | None, limit: int
 ) -> list[EventRow]:
-    query = "SELECT rv, type, kind, labels, body FROM events WHERE rv > ?"
+    query = "SELECT rv, type, kind, labels, body, previous_labels FROM events WHERE rv > ?"
     params: list[object] = [since]
     if kind is not None:
         query += " AND kind = ?"

@@ -15,7 +15,7 @@ from typing import Literal
 
 from k8s4ai.store import errors
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Synchronous = Literal["FULL", "NORMAL", "EXTRA"]
 """FULL (the default) fsyncs the WAL on every commit, so an acknowledged write survives a
@@ -51,7 +51,8 @@ CREATE TABLE events (
     namespace TEXT    NOT NULL,
     name      TEXT    NOT NULL,
     labels    TEXT    NOT NULL,
-    body      TEXT    NOT NULL
+    body      TEXT    NOT NULL,
+    previous_labels TEXT
 );
 """
 """`objects` keeps a rowid (rather than WITHOUT ROWID on the key) because bodies are large
@@ -92,6 +93,10 @@ def ensure(conn: sqlite3.Connection, path: Path) -> None:
             for statement in _DDL.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version == 1:
+            # Version 2 records each event's previous labels; older events have none.
+            conn.execute("ALTER TABLE events ADD COLUMN previous_labels TEXT")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         elif version != SCHEMA_VERSION:
             raise errors.StoreError(

@@ -43,6 +43,21 @@ def _uuid4() -> str:
     return str(uuid.uuid4())
 
 
+def _as_selected(row: rows.EventRow, sel: selector.Selector) -> interface.EventType | None:
+    """How a watcher of the objects `sel` selects sees this event, or None if it doesn't."""
+    kind = typing.cast(interface.EventType, row.type)
+    if not sel:
+        return kind
+    now = sel.matches(json.loads(row.labels))
+    if kind != "MODIFIED":
+        return kind if now else None
+    # Events written before previous labels were recorded count as unchanged labels.
+    before = now if row.previous_labels is None else sel.matches(json.loads(row.previous_labels))
+    if now:
+        return "MODIFIED" if before else "ADDED"
+    return "DELETED" if before else None
+
+
 class SqliteStore:
     """`interface.Store` on a SQLite file at `path` (parent directories are created).
 
@@ -123,10 +138,12 @@ class SqliteStore:
         label_selector: selector.Selector = selector.Selector(),
         limit: int = 1000,
     ) -> builtins.list[interface.WatchEvent]:
-        """Events after `since`, oldest first. A label selector is matched against each
-        event's object as written, and filtering never shortens the answer below `limit`
-        while more matching events exist (so an empty list means "nothing newer matches")."""
-        found: builtins.list[rows.EventRow] = []
+        """Events after `since`, oldest first. With a label selector, events are seen as a
+        watcher of the selected set sees them in Kubernetes: an object whose labels change so
+        that it starts matching is ADDED, one that stops matching is DELETED. Filtering never
+        shortens the answer below `limit` while more matching events exist (so an empty list
+        means "nothing newer matches")."""
+        found: builtins.list[tuple[rows.EventRow, interface.EventType]] = []
         with self._read() as conn:
             oldest = rows.oldest_rv(conn)
             if oldest is not None and since < oldest - 1:
@@ -139,16 +156,17 @@ class SqliteStore:
                 batch = rows.select_events(conn, cursor, kind, namespace, chunk)
                 for row in batch:
                     cursor = row.rv
-                    if not label_selector or label_selector.matches(json.loads(row.labels)):
-                        found.append(row)
+                    seen_as = _as_selected(row, label_selector)
+                    if seen_as is not None:
+                        found.append((row, seen_as))
                         if len(found) == limit:
                             break
                 if len(batch) < chunk:
                     break
-        objects = transitions.decode_all((row.kind, row.body) for row in found)
+        objects = transitions.decode_all((row.kind, row.body) for row, _ in found)
         return [
-            interface.WatchEvent(typing.cast(interface.EventType, row.type), obj, row.rv)
-            for row, obj in zip(found, objects, strict=True)
+            interface.WatchEvent(seen_as, obj, row.rv)
+            for (row, seen_as), obj in zip(found, objects, strict=True)
         ]
 
     def wait(self, after: int, timeout: float) -> int:
@@ -344,7 +362,7 @@ class _WriteTx:
         stored = transitions.validate(cls, wire)
         labels, body = transitions.encode_labels(stored.metadata.labels), transitions.encode(stored)
         rows.insert(self.conn, key, rv, labels, body)
-        self._log(rv, "ADDED", key, labels, body)
+        self._log(rv, "ADDED", key, labels, body, None)
         return stored
 
     def modify(
@@ -370,7 +388,7 @@ class _WriteTx:
         rv = self.last_rv + 1
         last = transitions.stamped(cls, json.loads(row.body), rv)
         rows.remove(self.conn, row)
-        self._log(rv, "DELETED", key, row.labels, transitions.encode(last))
+        self._log(rv, "DELETED", key, row.labels, transitions.encode(last), row.labels)
         return last
 
     def apply_one(
@@ -397,13 +415,19 @@ class _WriteTx:
         stored = transitions.stamped(cls, wire, rv)
         labels, body = transitions.encode_labels(stored.metadata.labels), transitions.encode(stored)
         rows.update(self.conn, key, row, rv, labels, body)
-        self._log(rv, "MODIFIED", key, labels, body)
+        self._log(rv, "MODIFIED", key, labels, body, row.labels)
         return stored
 
     def _log(
-        self, rv: int, type_: interface.EventType, key: transitions.Key, labels: str, body: str
+        self,
+        rv: int,
+        type_: interface.EventType,
+        key: transitions.Key,
+        labels: str,
+        body: str,
+        previous_labels: str | None,
     ) -> None:
-        rows.append_event(self.conn, rv, type_, key, labels, body)
+        rows.append_event(self.conn, rv, type_, key, labels, body, previous_labels)
         self.last_rv = rv
 
 
