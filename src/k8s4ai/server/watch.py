@@ -3,9 +3,9 @@ sends them, plus two non-streaming forms of the same log for clients that poll (
 store's `events` and `wait`).
 
 Every form reads the store's event log from a cursor, so a client that resumes from the last
-resourceVersion it saw gets each later event exactly once and in order. The stream filters
-labels itself, so its cursor moves past every event it read even when the selector drops
-it; kind and namespace filters are left to the store, whose `limit` counts matching events.
+resourceVersion it saw gets each later event exactly once and in order. Kind, namespace and
+label selector are applied by the store, which turns an object leaving or entering the
+selection into DELETED or ADDED; when a batch is short the cursor moves to the log's head.
 Blocking waits run in worker threads for at most `poll_seconds` at a time, so a disconnect
 or shutdown is noticed within that bound.
 """
@@ -123,14 +123,13 @@ async def _events(
             latest = await ctx.call(store.resource_version)
             events = await ctx.call(
                 functools.partial(
-                    store.events, since, target.kind, target.namespace, limit=BATCH
+                    store.events, since, target.kind, target.namespace, chosen, limit=BATCH
                 )
             )
             for event in events:
                 since = event.resource_version
-                if chosen.matches(event.object.metadata.labels):
-                    yield _line(event_wire(event))
-                    sent.inc()
+                yield _line(event_wire(event))
+                sent.inc()
             if len(events) >= BATCH:
                 continue
             since = max(since, latest)  # past the other kinds' writes too
