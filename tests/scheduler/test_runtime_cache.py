@@ -45,8 +45,12 @@ def arrivals(rng: np.random.Generator, count: int) -> list[pods.PodRequest]:
     ]
 
 
+@pytest.mark.parametrize("cached_shapes", [framework.CACHED_SHAPES, 3], ids=["roomy", "evicting"])
 @pytest.mark.parametrize("policy", CACHED)
-def test_cached_decisions_match_a_fresh_runtime(policy: str) -> None:
+def test_cached_decisions_match_a_fresh_runtime(
+    policy: str, cached_shapes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(framework, "CACHED_SHAPES", cached_shapes)
     rng = np.random.default_rng(SEED)
     workload = arrivals(rng, 200)
     snap = ten_nodes()

@@ -8,6 +8,7 @@ topology scoring be combined and compared with the per-plugin breakdown kept.
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -18,6 +19,10 @@ from k8s4ai.scheduler import pods, snapshot
 
 FloatArray = npt.NDArray[np.float64]
 MAX_SCORE = 100.0
+
+CACHED_SHAPES = 512
+"""Pod shapes whose per-node verdicts are kept (least recently used dropped first): a few
+hundred covers a trace's common shapes while bounding memory at ~25 bytes × nodes each."""
 
 
 class FilterPlugin(Protocol):
@@ -112,7 +117,7 @@ class Runtime:
     def __init__(self, profile: Profile, rng: np.random.Generator) -> None:
         self.profile = profile
         self._rng = rng
-        self._cache: dict[pods.Shape, _Verdicts] = {}
+        self._cache: collections.OrderedDict[pods.Shape, _Verdicts] = collections.OrderedDict()
         self._score_names = [p.name for p, _ in profile.scores]
         self._order: snapshot.IntArray | None = None
 
@@ -128,10 +133,14 @@ class Runtime:
     def _verdicts(self, snap: snapshot.ClusterSnapshot, pod: pods.PodRequest) -> _Verdicts:
         key = pod.shape
         verdicts = self._cache.get(key) if self.profile.node_local else None
-        if verdicts is None:
+        if verdicts is not None:
+            self._cache.move_to_end(key)
+        else:
             verdicts = _Verdicts(len(snap), self._score_names)
             if self.profile.node_local:
                 self._cache[key] = verdicts
+                if len(self._cache) > CACHED_SHAPES:
+                    self._cache.popitem(last=False)
         nodes = snap.changed_since(verdicts.stamp)
         if nodes.size:
             self._evaluate(snap, pod, nodes, verdicts)
