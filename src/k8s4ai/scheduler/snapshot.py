@@ -66,17 +66,27 @@ class ClusterSnapshot:
     def allocated_gpu_milli(self) -> int:
         return self.total_gpu_milli - int(self.gpu_free.sum())
 
-    def allowed_models(self, pod: pods.PodRequest) -> BoolArray:
-        """Nodes whose GPU model the pod accepts (all nodes for CPU-only pods)."""
-        if pod.num_gpu == 0 or pod.gpu_models is None:
-            return np.ones(len(self), dtype=bool)
-        wanted = [i for i, m in enumerate(self.models) if m in pod.gpu_models]
-        return np.isin(self.node_model, wanted)
+    def _rows(self, nodes: IntArray | None) -> IntArray | slice:
+        return slice(None) if nodes is None else nodes
 
-    def full_gpus(self) -> IntArray:
-        """Whole free GPUs per node."""
-        counts: IntArray = (self.gpu_free == pods.MILLI).sum(axis=1)
+    def allowed_models(self, pod: pods.PodRequest, nodes: IntArray | None = None) -> BoolArray:
+        """Whether each node (of `nodes`, or all) has a GPU model the pod accepts (always,
+        for CPU-only pods)."""
+        models = self.node_model[self._rows(nodes)]
+        if pod.num_gpu == 0 or pod.gpu_models is None:
+            return np.ones(len(models), dtype=bool)
+        wanted = [i for i, m in enumerate(self.models) if m in pod.gpu_models]
+        return np.isin(models, wanted)
+
+    def full_gpus(self, nodes: IntArray | None = None) -> IntArray:
+        """Whole free GPUs per node (of `nodes`, or all)."""
+        counts: IntArray = (self.gpu_free[self._rows(nodes)] == pods.MILLI).sum(axis=1)
         return counts
+
+    def gpu_left_on(self, nodes: IntArray | None = None) -> IntArray:
+        """Free milli-GPU per node (of `nodes`, or all), summed over its GPUs."""
+        left: IntArray = self.gpu_free[self._rows(nodes)].sum(axis=1)
+        return left
 
     def assign(self, node: int, pod: pods.PodRequest, gpus: Sequence[int]) -> None:
         """Charge `pod` to `node`, taking `gpu_milli` from each of `gpus`."""
@@ -118,6 +128,4 @@ class ClusterSnapshot:
 
     @property
     def gpu_left(self) -> IntArray:
-        """Free milli-GPU per node, summed over its GPUs."""
-        left: IntArray = self.gpu_free.sum(axis=1)
-        return left
+        return self.gpu_left_on()

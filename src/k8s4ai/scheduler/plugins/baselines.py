@@ -40,7 +40,7 @@ class DotProductScore:
         self, snap: snapshot.ClusterSnapshot, pod: pods.PodRequest, nodes: snapshot.IntArray
     ) -> framework.FloatArray:
         cpu = snap.cpu_free[nodes] / shared.MAX_NODE_CPU_MILLI
-        gpu = snap.gpu_left[nodes] / shared.MAX_NODE_GPU_MILLI
+        gpu = snap.gpu_left_on(nodes) / shared.MAX_NODE_GPU_MILLI
         dot = cpu * (pod.cpu_milli / shared.MAX_NODE_CPU_MILLI) + gpu * (
             pod.gpu_request_milli / shared.MAX_NODE_GPU_MILLI
         )
@@ -61,7 +61,7 @@ class GpuClusteringScore:
         if pod.num_gpu == 0:
             return np.zeros(len(nodes))
         base = (
-            25 * (shared.MAX_NODE_GPU_MILLI - snap.gpu_left[nodes])
+            25 * (shared.MAX_NODE_GPU_MILLI - snap.gpu_left_on(nodes))
         ) // shared.MAX_NODE_GPU_MILLI
         shapes = snap.shape_counts[nodes] > 0
         kinds = shapes.sum(axis=1)
@@ -88,7 +88,7 @@ class GpuPackingScore:
         free = snap.gpu_free[nodes]
         exists = snap.gpu_exists[nodes]
         count = snap.gpu_count[nodes]
-        full = ((free == pods.MILLI) & exists).sum(axis=1)
+        full = snap.full_gpus(nodes)
         untouched = full == count
         # Fitting GPUs in ascending free order; the pod takes the first num_gpu of them.
         fitting = np.where(exists & (free >= pod.gpu_milli), free, np.iinfo(np.int64).max)
@@ -117,7 +117,7 @@ class BestFitScore:
     ) -> framework.FloatArray:
         left = (
             0.5 * (snap.cpu_free[nodes] - pod.cpu_milli) / shared.MAX_NODE_CPU_MILLI
-            + 0.5 * (snap.gpu_left[nodes] - pod.gpu_request_milli) / shared.MAX_NODE_GPU_MILLI
+            + 0.5 * (snap.gpu_left_on(nodes) - pod.gpu_request_milli) / shared.MAX_NODE_GPU_MILLI
         )
         scores: framework.FloatArray = np.trunc(100 * (1 - left))
         return scores

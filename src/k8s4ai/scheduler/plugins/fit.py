@@ -33,7 +33,7 @@ class GpuModel:
     def filter(
         self, snap: snapshot.ClusterSnapshot, pod: pods.PodRequest, nodes: snapshot.IntArray
     ) -> snapshot.BoolArray:
-        allowed: snapshot.BoolArray = snap.allowed_models(pod)[nodes]
+        allowed: snapshot.BoolArray = snap.allowed_models(pod, nodes)
         return allowed
 
     def reason(self, pod: pods.PodRequest) -> str:
