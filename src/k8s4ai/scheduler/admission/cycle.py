@@ -1,0 +1,483 @@
+"""The admission cycle, written as Kueue's recipe over one snapshot: take the pending jobs
+(heads) → order them by the policy, priority first, fair share between queues → for each,
+nominate (quota check, gang placement) → admit, or preempt victims to admit, or record why
+not → requeue the rest with their reason. Usage is charged to the snapshot as jobs are
+admitted, so later entries see it, and every what-if is undone exactly.
+
+`Scheduler` owns the run state of every job; callers (the simulator, the live controller)
+tell it about arrivals and completions and act on what a cycle returns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from k8s4ai.scheduler import pods, snapshot
+from k8s4ai.scheduler.admission import gang, policies, quota, reasons, workload
+
+Gate = Callable[[workload.Workload], "reasons.Reason | None"]
+"""An admission check outside quota and capacity (a budget, say): a reason to wait, or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    job: workload.Job
+    start_at: float
+    """When it starts running: later than the cycle when victims are still checkpointing."""
+    victims: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Preempted:
+    job: workload.Job
+    by: str
+    cause: str
+    release_at: float
+    lost: float
+    """Seconds of progress the job lost (0 when it saved a checkpoint on notice)."""
+
+
+@dataclass(slots=True)
+class CycleResult:
+    admitted: list[Admitted] = field(default_factory=list)
+    preempted: list[Preempted] = field(default_factory=list)
+    considered: int = 0
+
+
+class Scheduler:
+    def __init__(
+        self,
+        nodes: Sequence[snapshot.NodeSpec],
+        queues: Iterable[quota.QueueQuota],
+        policy: policies.Policy,
+        rng: np.random.Generator,
+        gates: Sequence[Gate] = (),
+        held_queues: Iterable[str] = (),
+    ) -> None:
+        self.snap = snapshot.ClusterSnapshot(nodes)
+        self.placer = gang.Placer(self.snap, rng)
+        self.book = quota.QuotaBook(queues)
+        self.policy = policy
+        self.gates = tuple(gates)
+        self.held_queues = set(held_queues)
+        self.jobs: dict[str, workload.Job] = {}
+        self.pending: dict[str, workload.Job] = {}
+        self.running: dict[str, workload.Job] = {}
+        self.capacity = self._capacity(nodes)
+
+    @staticmethod
+    def _capacity(nodes: Sequence[snapshot.NodeSpec]) -> dict[workload.ResourceKey, float]:
+        capacity: dict[workload.ResourceKey, float] = {
+            ("gpu", None): float(sum(n.gpus for n in nodes)),
+            ("cpu", None): sum(n.cpu_milli for n in nodes) / 1000,
+            ("memory", None): float(sum(n.memory_mib for n in nodes)),
+        }
+        for n in nodes:
+            if n.gpus:
+                key = ("gpu", n.gpu_model)
+                capacity[key] = capacity.get(key, 0.0) + n.gpus
+        return capacity
+
+    # -- what callers tell the scheduler ------------------------------------------------
+
+    def submit(self, wl: workload.Workload, work: float | None = None) -> workload.Job:
+        if wl.name in self.jobs:
+            raise ValueError(f"job {wl.name} is already known")
+        job = workload.Job(wl, work=work, eligible_at=wl.submitted)
+        self.jobs[wl.name] = job
+        self.pending[wl.name] = job
+        return job
+
+    def finish(self, name: str, now: float) -> workload.Job:
+        """The job completed (or was deleted): give back its GPUs and quota."""
+        job = self.jobs[name]
+        if job.phase in (workload.Phase.RUNNING, workload.Phase.PARTIAL):
+            self._stop(job, now, keep_progress=True)
+        self.pending.pop(name, None)
+        self.running.pop(name, None)
+        job.phase = workload.Phase.FINISHED
+        return job
+
+    # -- the cycle ----------------------------------------------------------------------
+
+    def cycle(self, now: float) -> CycleResult:
+        result = CycleResult()
+        if not self.pending:
+            return result
+        shares = {q: self.book.share(q, self.capacity) for q in self.book.queues}
+        ready: list[workload.Job] = []
+        for job in self.pending.values():
+            if job.eligible_at > now:
+                job.reason = reasons.Reason(
+                    reasons.Kind.NOT_YET_ELIGIBLE,
+                    f"saving its checkpoint after a preemption until t={job.eligible_at:g}s",
+                )
+            else:
+                ready.append(job)
+        ranked = sorted(
+            ((self.policy.rank(j, now, shares.get(j.queue, 0.0)), j.name, j) for j in ready),
+            key=lambda item: (item[0], item[1]),
+        )
+        victims = _VictimIndex(self, now) if ranked else None
+        blocked: set[str] = set()
+        reserved: set[str] = set()
+        undo: list[gang.Undo] = []
+        failed: dict[tuple[object, ...], reasons.Reason] = {}
+        try:
+            for rank, _, job in ranked:
+                result.considered += 1
+                reason = self._admissible(job, blocked)
+                if reason is None and not self.policy.gang:
+                    self._pod_by_pod(job, now, result)
+                    continue
+                if reason is None:
+                    assert victims is not None
+                    reason = self._nominate(job, rank, now, result, victims, failed)
+                if reason is None:
+                    continue
+                job.reason = reason
+                if self.policy.strict_fifo:
+                    blocked.add(job.queue)
+                capacity = reason.kind in (
+                    reasons.Kind.GANG_CANNOT_FIT,
+                    reasons.Kind.FRAGMENTATION,
+                )
+                if self.policy.reserve and capacity and job.queue not in reserved:
+                    reserved.add(job.queue)
+                    undo.append(self.placer.hold(job.workload))
+                    failed.clear()
+        finally:
+            for step in reversed(undo):
+                step()
+        return result
+
+    def _admissible(self, job: workload.Job, blocked: set[str]) -> reasons.Reason | None:
+        queue = job.queue
+        if self.policy.gang and queue not in self.book.queues:
+            return reasons.Reason(reasons.Kind.QUEUE_MISSING, f"queue {queue} does not exist")
+        if queue in self.held_queues:
+            return reasons.Reason(reasons.Kind.QUEUE_HELD, f"queue {queue} is held")
+        if queue in blocked:
+            return reasons.Reason(
+                reasons.Kind.BLOCKED_BY_HEAD,
+                f"queue {queue} is strict FIFO and an earlier job cannot be admitted yet",
+            )
+        for gate in self.gates:
+            reason = gate(job.workload)
+            if reason is not None:
+                return reason
+        return None
+
+    def _nominate(
+        self,
+        job: workload.Job,
+        rank: policies.Rank,
+        now: float,
+        result: CycleResult,
+        victims: _VictimIndex,
+        failed: dict[tuple[object, ...], reasons.Reason],
+    ) -> reasons.Reason | None:
+        wl = job.workload
+        usage = wl.usage()
+        check = self.book.check(wl.queue, usage)
+        capacity_reason: reasons.Reason | None = None
+        if check.mode >= quota.Mode.BORROW:
+            key = (tuple(p.shape for p in wl.pods), wl.gang_size, self.snap.stamp)
+            capacity_reason = failed.get(key)
+            if capacity_reason is None:
+                placed = self._try_place(job)
+                if isinstance(placed, gang.Refused):
+                    capacity_reason = failed[key] = placed.reason
+                else:
+                    self._start(job, placed, now, now)
+                    result.admitted.append(Admitted(job, now))
+                    victims.add(job, now)
+                    return None
+        if capacity_reason is not None and capacity_reason.kind is reasons.Kind.UNSCHEDULABLE:
+            return capacity_reason
+        if check.mode >= quota.Mode.RECLAIM and self._preempt_for(
+            job, rank, check, now, result, victims
+        ):
+            return None
+        if check.mode < quota.Mode.BORROW:
+            return reasons.Reason(
+                reasons.Kind.QUOTA,
+                check.message,
+                "QuotaBook",
+                {"queue": wl.queue, "resource": quota.describe_key(check.key) if check.key else ""},
+            )
+        assert capacity_reason is not None
+        return capacity_reason
+
+    def _try_place(self, job: workload.Job) -> list[workload.Placed] | gang.Refused:
+        wl = job.workload
+        need = sorted((p.gpu_request_milli for p in wl.pods), reverse=True)[: wl.gang_size]
+        if sum(need) > self.snap.gpu_free.sum():
+            return gang.Refused(
+                reasons.Reason(
+                    reasons.Kind.GANG_CANNOT_FIT,
+                    f"needs {sum(need) / pods.MILLI:g} GPUs for {wl.gang_size} pods at once; "
+                    f"{self.snap.gpu_free.sum() / pods.MILLI:g} are free",
+                    "GpuFit",
+                    {
+                        "needGpus": sum(need) / pods.MILLI,
+                        "freeGpus": self.snap.gpu_free.sum() / pods.MILLI,
+                    },
+                )
+            )
+        return self.placer.place(wl)
+
+    # -- preemption ---------------------------------------------------------------------
+
+    def _preempt_for(
+        self,
+        job: workload.Job,
+        rank: policies.Rank,
+        check: quota.Check,
+        now: float,
+        result: CycleResult,
+        index: _VictimIndex,
+    ) -> bool:
+        wl = job.workload
+        candidates = index.candidates(job, rank, check)
+        if not candidates:
+            return False
+        need = wl.gpus
+        if need > sum(v.workload.gpus for v, _ in candidates) + self.placer.free_gpus() + 1e-9:
+            return False
+        usage = wl.usage()
+        chosen: list[tuple[workload.Job, str]] = []
+        placed: list[workload.Placed] | gang.Refused = gang.Refused(
+            reasons.Reason(reasons.Kind.GANG_CANNOT_FIT, "")
+        )
+        for victim, cause in candidates:
+            self.placer.release(victim.placed)
+            self.book.uncharge(victim.queue, victim.workload.usage())
+            chosen.append((victim, cause))
+            if self.book.check(wl.queue, usage).mode < quota.Mode.BORROW:
+                continue
+            if self.placer.free_gpus() + 1e-9 < need:
+                continue
+            placed = self.placer.place(wl)
+            if not isinstance(placed, gang.Refused):
+                break
+        if isinstance(placed, gang.Refused):
+            for victim, _ in reversed(chosen):
+                self.book.charge(victim.queue, victim.workload.usage())
+                self.placer.restore(victim.placed)
+            return False
+        kept = self._spare(chosen[:-1])
+        chosen = [c for c in chosen if c[0].name not in kept]
+        start_at = now
+        victim_names = []
+        for victim, cause in chosen:
+            release_at, lost = self._preempt(victim, now, by=wl.name, cause=cause)
+            index.remove(victim)
+            result.preempted.append(Preempted(victim, wl.name, cause, release_at, lost))
+            start_at = max(start_at, release_at)
+            victim_names.append(victim.name)
+        self._start(job, placed, now, start_at)
+        index.add(job, now)
+        result.admitted.append(Admitted(job, start_at, tuple(victim_names)))
+        return True
+
+    def _spare(self, chosen: Sequence[tuple[workload.Job, str]]) -> set[str]:
+        """Victims the admitted job turned out not to need: put back any whose GPUs are still
+        free and whose queue can take its quota back, last chosen first."""
+        kept: set[str] = set()
+        for victim, _ in reversed(chosen):
+            free = all(
+                (self.snap.gpu_free[p.node, list(p.gpus)] >= p.pod.gpu_milli).all()
+                and self.snap.cpu_free[p.node] >= p.pod.cpu_milli
+                and self.snap.memory_free[p.node] >= p.pod.memory_mib
+                for p in victim.placed
+            )
+            if not free:
+                continue
+            usage = victim.workload.usage()
+            if self.book.check(victim.queue, usage).mode < quota.Mode.BORROW:
+                continue
+            self.book.charge(victim.queue, usage)
+            self.placer.restore(victim.placed)
+            kept.add(victim.name)
+        return kept
+
+    def _preempt(
+        self, victim: workload.Job, now: float, by: str, cause: str
+    ) -> tuple[float, float]:
+        """Stop `victim` (its GPUs and quota are already released). Returns when its GPUs are
+        actually free (after it saves on notice) and the progress it lost."""
+        ckpt = victim.workload.checkpointing
+        before = victim.done_at(now)
+        self._account(victim, now)
+        if not ckpt.saves_on_notice():
+            victim.done = _last_checkpoint(before, ckpt.interval)
+        lost = before - victim.done
+        release_at = now + (ckpt.write if ckpt.saves_on_notice() else 0.0)
+        victim.placed = []
+        victim.phase = workload.Phase.PENDING
+        victim.eligible_at = release_at
+        victim.preemptions += 1
+        victim.restarts += 1
+        self.running.pop(victim.name, None)
+        self.pending[victim.name] = victim
+        victim.reason = reasons.Reason(
+            reasons.Kind.PREEMPTED,
+            f"preempted by {by} ({cause}) at t={now:g}s; lost {lost:g}s of progress",
+            "Preemption",
+            {"by": by, "cause": cause, "at": now, "lost": lost},
+        )
+        return release_at, lost
+
+    # -- run-state bookkeeping ----------------------------------------------------------
+
+    def _start(
+        self, job: workload.Job, placed: list[workload.Placed], now: float, start_at: float
+    ) -> None:
+        wl = job.workload
+        self.book.charge(wl.queue, wl.usage())
+        for p in placed:
+            p.at = now
+        job.placed = placed
+        self._run(job, start_at)
+
+    def _run(self, job: workload.Job, start_at: float) -> None:
+        job.phase = workload.Phase.RUNNING
+        job.started = start_at
+        restore = job.workload.checkpointing.restore if job.restarts else 0.0
+        job.progress_from = start_at + restore
+        if job.first_started is None:
+            job.first_started = start_at
+        job.reason = None
+        self.pending.pop(job.name, None)
+        self.running[job.name] = job
+
+    def _account(self, job: workload.Job, now: float) -> None:
+        job.done = job.done_at(now)
+        job.attained = job.attained_at(now)
+        if job.started is not None:
+            job.last_ran = max(0.0, now - job.started)
+        job.last_stopped = now
+        job.started = None
+        job.progress_from = None
+
+    def _stop(self, job: workload.Job, now: float, keep_progress: bool) -> None:
+        if job.phase is workload.Phase.RUNNING:
+            self._account(job, now)
+            if self.policy.gang:
+                self.book.uncharge(job.queue, job.workload.usage())
+        self.placer.release(job.placed)
+        job.placed = []
+
+    def _pod_by_pod(self, job: workload.Job, now: float, result: CycleResult) -> None:
+        wl = job.workload
+        missing = len(wl.pods) - len(job.placed)
+        new = self.placer.place_pods(wl, missing)
+        for p in new:
+            p.at = now
+        job.placed.extend(new)
+        if len(job.placed) == len(wl.pods):
+            job.idle_held += sum(
+                p.pod.gpu_request_milli / pods.MILLI * (now - p.at) for p in job.placed
+            )
+            self._run(job, now)
+            result.admitted.append(Admitted(job, now))
+            return
+        job.phase = workload.Phase.PARTIAL if job.placed else workload.Phase.PENDING
+        job.reason = reasons.Reason(
+            reasons.Kind.GANG_CANNOT_FIT,
+            f"{len(job.placed)} of {len(wl.pods)} pods placed; the rest wait for GPUs",
+            "PodByPod",
+        )
+
+
+def _last_checkpoint(progress: float, interval: float | None) -> float:
+    if not interval:
+        return 0.0
+    return math.floor(progress / interval) * interval
+
+
+class _VictimIndex:
+    """Running jobs as potential victims, worst-ranked first, computed once per cycle."""
+
+    def __init__(self, scheduler: Scheduler, now: float) -> None:
+        self.s = scheduler
+        self.now = now
+        self.shares = {
+            q: scheduler.book.share(q, scheduler.capacity) for q in scheduler.book.queues
+        }
+        self.entries: dict[str, tuple[policies.Rank, workload.Job]] = {}
+        for job in scheduler.running.values():
+            self.add(job, now)
+
+    def add(self, job: workload.Job, now: float) -> None:
+        if job.phase is workload.Phase.RUNNING and self.s.policy.gang:
+            rank = self.s.policy.rank(job, now, self.shares.get(job.queue, 0.0))
+            self.entries[job.name] = (rank, job)
+
+    def remove(self, job: workload.Job) -> None:
+        self.entries.pop(job.name, None)
+
+    def candidates(
+        self, job: workload.Job, rank: policies.Rank, check: quota.Check
+    ) -> list[tuple[workload.Job, str]]:
+        """Who may be preempted for `job`, in the order to try them: borrowers first, then
+        lower priority, then worst rank, then least work lost."""
+        s = self.s
+        reclaiming = check.mode >= quota.Mode.RECLAIM and check.mode != quota.Mode.BORROW
+        out: list[tuple[tuple[object, ...], workload.Job, str]] = []
+        for vrank, victim in self.entries.values():
+            vw = victim.workload
+            cause = self._cause(job, rank, victim, vrank, reclaiming)
+            if cause is None:
+                continue
+            borrowing = s.book.is_borrowing(vw.queue)
+            key = (not borrowing, vw.priority, tuple(-x for x in vrank), self.loss(victim))
+            out.append((key, victim, cause))
+        out.sort(key=lambda item: item[0])
+        return [(victim, cause) for _, victim, cause in out]
+
+    def _cause(
+        self,
+        job: workload.Job,
+        rank: policies.Rank,
+        victim: workload.Job,
+        vrank: policies.Rank,
+        reclaiming: bool,
+    ) -> str | None:
+        s = self.s
+        wl, vw = job.workload, victim.workload
+        same_queue = wl.queue == vw.queue
+        if same_queue and vw.priority < wl.priority:
+            return "priority"
+        cohort = s.book.queues[wl.queue].cohort
+        if not same_queue and (cohort is None or s.book.queues[vw.queue].cohort != cohort):
+            return None
+        if not same_queue and reclaiming and s.book.is_borrowing(vw.queue):
+            return "reclaim"
+        if not s.policy.preemptive or not rank < vrank or vw.priority > wl.priority:
+            return None
+        if not same_queue:
+            if not s.book.is_borrowing(vw.queue):
+                return None
+            if self.shares.get(wl.queue, 0.0) > self.shares.get(vw.queue, 0.0):
+                return None
+        overhead = self.overhead(victim)
+        ran = self.now - victim.started if victim.started is not None else 0.0
+        if ran < s.policy.min_run_ratio * overhead:
+            return None
+        if self.loss(victim) > s.policy.gain(job, self.now):
+            return None
+        return "rank"
+
+    def overhead(self, victim: workload.Job) -> float:
+        ckpt = victim.workload.checkpointing
+        saved = ckpt.write if ckpt.saves_on_notice() else victim.unsaved_at(self.now)
+        return saved + ckpt.restore
+
+    def loss(self, victim: workload.Job) -> float:
+        return victim.workload.gpus * self.overhead(victim)

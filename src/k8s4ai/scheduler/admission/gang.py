@@ -1,0 +1,156 @@
+"""All-or-nothing placement of a gang on the snapshot, and the what-ifs admission needs
+(release victims, hold capacity for a reservation), each returning the function that undoes
+it. Pods are placed by the same plugin runtime as single pods, with a best-fit profile so
+gangs pack onto busy nodes and leave whole nodes free for the next large gang."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from k8s4ai.scheduler import framework, pods, snapshot
+from k8s4ai.scheduler.admission import reasons, workload
+from k8s4ai.scheduler.plugins import baselines, fit, selectors
+
+Undo = Callable[[], None]
+
+
+def profile() -> framework.Profile:
+    return framework.Profile(
+        "gang-bestfit", fit.FILTERS, ((baselines.BestFitScore(), 1.0),), selectors.BestFitGpu()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reason: reasons.Reason
+
+
+class Placer:
+    """Places gangs on one snapshot and classifies why one does not fit."""
+
+    def __init__(self, snap: snapshot.ClusterSnapshot, rng: np.random.Generator) -> None:
+        self.snap = snap
+        self.runtime = framework.Runtime(profile(), rng)
+        self._largest = self._largest_node_gpus()
+
+    def _largest_node_gpus(self) -> dict[int, int]:
+        """Most GPUs on one node, per model index: what no placement can ever exceed."""
+        out: dict[int, int] = {}
+        for model, count in zip(
+            self.snap.node_model.tolist(), self.snap.gpu_count.tolist(), strict=True
+        ):
+            if model >= 0:
+                out[model] = max(out.get(model, 0), count)
+        return out
+
+    def free_gpus(self, pod: pods.PodRequest | None = None) -> float:
+        """Free GPUs (whole-GPU equivalents) on nodes whose model the pod accepts."""
+        rows = None if pod is None else np.flatnonzero(self.snap.allowed_models(pod))
+        free = self.snap.gpu_free if rows is None else self.snap.gpu_free[rows]
+        return float(free.sum()) / pods.MILLI
+
+    def place(self, job: workload.Workload) -> list[workload.Placed] | Refused:
+        """Place at least `gang_size` of the job's pods (all that fit, up to all of them), or
+        none at all."""
+        placed: list[workload.Placed] = []
+        order = sorted(job.pods, key=lambda p: -p.gpu_request_milli)
+        refusal: framework.Refusal | None = None
+        for index, pod in enumerate(order):
+            result = self.runtime.place(self.snap, pod)
+            if isinstance(result, framework.Refusal):
+                refusal = refusal or result
+                if len(placed) + len(order) - index - 1 < job.gang_size:
+                    break
+                continue
+            placed.append(workload.Placed(pod, result.node, result.gpus))
+        if len(placed) >= job.gang_size:
+            return placed
+        self.release(placed)
+        assert refusal is not None
+        return Refused(self.classify(job, refusal))
+
+    def place_pods(self, job: workload.Workload, count: int) -> list[workload.Placed]:
+        """Place up to `count` more of the job's pods one by one, keeping what fits: the
+        Kubernetes default scheduler's behaviour, which gangs exist to avoid."""
+        placed: list[workload.Placed] = []
+        for pod in job.pods[len(job.pods) - count :]:
+            result = self.runtime.place(self.snap, pod)
+            if isinstance(result, framework.Refusal):
+                break
+            placed.append(workload.Placed(pod, result.node, result.gpus))
+        return placed
+
+    def release(self, placed: Sequence[workload.Placed]) -> None:
+        for p in placed:
+            self.snap.release(p.node, p.pod, p.gpus)
+
+    def restore(self, placed: Sequence[workload.Placed]) -> None:
+        for p in placed:
+            self.snap.assign(p.node, p.pod, p.gpus)
+
+    def without(self, placed: Sequence[workload.Placed]) -> Undo:
+        """What-if: these pods are gone. Returns the undo."""
+        self.release(placed)
+        return lambda: self.restore(placed)
+
+    def hold(self, job: workload.Workload) -> Undo:
+        """Reserve for `job` the nodes it would most quickly fit on (most free GPUs of an
+        accepted model), so later jobs in the cycle cannot take them. Returns the undo."""
+        pod = max(job.pods, key=lambda p: p.gpu_request_milli)
+        allowed = self.snap.allowed_models(pod) & (self.snap.gpu_count > 0)
+        free = np.where(allowed, (self.snap.gpu_free == pods.MILLI).sum(axis=1), -1)
+        nodes = np.argsort(-free, kind="stable")[: len(job.pods)]
+        held: list[workload.Placed] = []
+        for node in nodes.tolist():
+            gpus = tuple(np.flatnonzero(self.snap.gpu_free[node] == pods.MILLI).tolist())
+            if not gpus:
+                continue
+            phantom = pods.PodRequest(f"{job.name}/reserved", 0, 0, len(gpus), pods.MILLI)
+            self.snap.assign(node, phantom, gpus)
+            held.append(workload.Placed(phantom, node, gpus))
+        return lambda: self.release(held)
+
+    def classify(self, job: workload.Workload, refusal: framework.Refusal) -> reasons.Reason:
+        pod = refusal.pod
+        models = self.snap.allowed_models(pod)
+        largest = max(
+            (n for m, n in self._largest.items() if models[self.snap.node_model == m].any()),
+            default=0,
+        )
+        if pod.num_gpu > largest or refusal.plugin == "GpuModel":
+            return reasons.Reason(
+                reasons.Kind.UNSCHEDULABLE,
+                f"pod {pod.name} needs {pod.num_gpu} GPUs on one node; the largest node it may "
+                f"use has {largest}"
+                if refusal.plugin != "GpuModel"
+                else refusal.reason,
+                refusal.plugin,
+            )
+        need = (
+            job.gpus
+            if job.min_member is None
+            else sum(
+                p.gpu_request_milli
+                for p in sorted(job.pods, key=lambda p: -p.gpu_request_milli)[: job.gang_size]
+            )
+            / pods.MILLI
+        )
+        free = self.free_gpus(pod)
+        details: dict[str, float | str] = {"needGpus": need, "freeGpus": free}
+        if free + 1e-9 >= need:
+            return reasons.Reason(
+                reasons.Kind.FRAGMENTATION,
+                f"{free:g} GPUs are free but scattered: no set of nodes holds {job.gang_size} "
+                f"pods of {pod.num_gpu} GPUs ({refusal.reason})",
+                refusal.plugin,
+                details,
+            )
+        return reasons.Reason(
+            reasons.Kind.GANG_CANNOT_FIT,
+            f"needs {need:g} GPUs for {job.gang_size} pods at once; {free:g} are free",
+            refusal.plugin,
+            details,
+        )
