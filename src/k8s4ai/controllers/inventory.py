@@ -2,7 +2,9 @@
 TopologyDomain level, VRAM per VRAMPool, jobs waiting per Queue.
 
 A pure function from the objects to the statuses they should have, so it is tested without a
-store; the runner writes back only what changed, which keeps a quiet cluster quiet.
+store; the runner writes back only what changed, which keeps a quiet cluster quiet. When the
+admission controller runs (`admission=True`), jobs and queues are its to write, and this one
+leaves them alone.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from k8s4ai.api import (
     vram,
 )
 from k8s4ai.api.units import Quantity
+from k8s4ai.controllers import conditions
 
 NO_SCHEDULER = (
     "no scheduler runs in this release yet; the object is stored and validated, and will be "
@@ -40,33 +43,6 @@ class Change:
     message: str
 
 
-def _condition(
-    type_: str, ok: bool, reason: str, message: str, generation: int | None, now: datetime
-) -> meta.Condition:
-    return meta.Condition(
-        type=type_,
-        status="True" if ok else "False",
-        reason=reason,
-        message=message,
-        last_transition_time=now,
-        observed_generation=generation,
-    )
-
-
-def _keep_transition_time(
-    old: list[meta.Condition], new: list[meta.Condition]
-) -> list[meta.Condition]:
-    """A condition's lastTransitionTime moves only when its status does, as in Kubernetes."""
-    previous = {c.type: c for c in old}
-    out = []
-    for cond in new:
-        before = previous.get(cond.type)
-        if before is not None and before.status == cond.status:
-            cond = cond.model_copy(update={"last_transition_time": before.last_transition_time})
-        out.append(cond)
-    return out
-
-
 def _gpu_groups(nodes: Iterable[node.Node]) -> Iterable[tuple[node.Node, node.GpuGroup]]:
     for n in nodes:
         for group in n.spec.gpus:
@@ -80,7 +56,7 @@ def _accelerator_status(
     gpus = sum(g.count for _, g in groups)
     node_count = len({n.metadata.name for n, _ in groups})
     message = f"{gpus} GPUs on {node_count} node{'s' if node_count != 1 else ''}"
-    cond = _condition(
+    cond = conditions.condition(
         "Available",
         gpus > 0,
         "Inventory" if gpus else "NoNodes",
@@ -107,7 +83,7 @@ def _topology_status(
         for level in topo.spec.level_names()
     }
     message = ", ".join(f"{count} {level}" for level, count in domains.items())
-    cond = _condition(
+    cond = conditions.condition(
         "Ready",
         bool(members),
         "Inventory" if members else "NoNodes",
@@ -142,7 +118,7 @@ def _vram_status(
     resident = sum((m.size.value * len(m.nodes) for m in pool.spec.resident_models), Decimal(0))
     allocated = Quantity(f"{int(resident / 2**30)}Gi")
     message = f"{capacity} usable on {gpus} GPUs, {allocated} held by resident models"
-    cond = _condition(
+    cond = conditions.condition(
         "Ready",
         gpus > 0,
         "Inventory" if gpus else "NoMatchingGPUs",
@@ -175,7 +151,7 @@ def _queue_status(
         if not isinstance(w, gang.GangSchedulingGroup) or w.status.phase == "Pending"
     )
     message = f"{pending} pending, {q.status.admitted} admitted"
-    cond = _condition("Active", True, "Ready", message, q.metadata.generation, now)
+    cond = conditions.condition("Active", True, "Ready", message, q.metadata.generation, now)
     status = q.status.model_copy(
         update={
             "pending": pending,
@@ -188,7 +164,7 @@ def _queue_status(
 
 def _pending_status(obj: resource.Resource, now: datetime) -> meta.Status:
     """Jobs and services wait for the scheduler, and say so rather than look stuck."""
-    cond = _condition(
+    cond = conditions.condition(
         "Admitted", False, "SchedulerNotRunning", NO_SCHEDULER, obj.metadata.generation, now
     )
     return obj.status.model_copy(
@@ -196,7 +172,9 @@ def _pending_status(obj: resource.Resource, now: datetime) -> meta.Status:
     )
 
 
-def reconcile(objs: list[resource.Resource], now: datetime) -> list[Change]:
+def reconcile(
+    objs: list[resource.Resource], now: datetime, admission: bool = False
+) -> list[Change]:
     """The objects whose status should change, with the new status set."""
     nodes = [o for o in objs if isinstance(o, node.Node)]
     classes = {o.metadata.name: o for o in objs if isinstance(o, accelerator.AcceleratorClass)}
@@ -207,6 +185,8 @@ def reconcile(objs: list[resource.Resource], now: datetime) -> list[Change]:
     for obj in objs:
         status: meta.Status
         reason, message = "", ""
+        if admission and isinstance(obj, queue.Queue | gang.GangSchedulingGroup):
+            continue
         match obj:
             case accelerator.AcceleratorClass():
                 status, message = _accelerator_status(obj, nodes, now)
@@ -226,7 +206,9 @@ def reconcile(objs: list[resource.Resource], now: datetime) -> list[Change]:
                 reason, message = "Pending", NO_SCHEDULER
             case _:
                 continue
-        status.conditions = _keep_transition_time(obj.status.conditions, status.conditions)
+        status.conditions = conditions.keep_transition_time(
+            obj.status.conditions, status.conditions
+        )
         if status.model_dump() != obj.status.model_dump():
             changes.append(Change(obj.model_copy(update={"status": status}), reason, message))
     return changes

@@ -22,9 +22,13 @@ def wall_clock() -> datetime:
 
 
 class InventoryController:
-    def __init__(self, store: interface.Store, clock: Clock = wall_clock) -> None:
+    def __init__(
+        self, store: interface.Store, clock: Clock = wall_clock, admission: bool = False
+    ) -> None:
+        """`admission`: the admission controller runs too and owns job and queue status."""
         self._store = store
         self._clock = clock
+        self._admission = admission
 
     def _objects(self) -> list[resource.Resource]:
         return [
@@ -39,7 +43,7 @@ class InventoryController:
         first: the next pass sees their write and tries again."""
         now = self._clock()
         written = 0
-        for change in inventory.reconcile(self._objects(), now):
+        for change in inventory.reconcile(self._objects(), now, self._admission):
             try:
                 self._store.replace(change.object, subresource="status")
             except (errors.Conflict, errors.NotFound):
