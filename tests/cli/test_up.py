@@ -1,5 +1,5 @@
 """`k8s4ai up` started for real, as a user would: a server on 127.0.0.1 serving the example
-cluster, controllers filling in status, a clean stop on SIGTERM."""
+cluster, controllers filling in status and admitting gangs live, a clean stop on SIGTERM."""
 
 import os
 import re
@@ -7,17 +7,20 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
 
+from k8s4ai import api, testing
 from k8s4ai.client import http
 
 pytestmark = pytest.mark.integration
 
 K8S4AI = Path(sys.executable).parent / "k8s4ai"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -49,6 +52,17 @@ def plane(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
         proc.stdout.close()
 
 
+def eventually(check: Callable[[], T | None], timeout: float = 20) -> T:
+    """`check()` once it returns something, polling until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
 def test_up_serves_the_example_cluster_with_status(
     plane: tuple[str, str, subprocess.Popen[str]],
 ) -> None:
@@ -65,9 +79,55 @@ def test_up_serves_the_example_cluster_with_status(
                 break
             time.sleep(0.2)
         assert getattr(h100.status, "gpus", 0) == 64, h100.status
-        job = store.get("GangSchedulingGroup", "llama-70b-sft", "team-a")
-        admitted = job.status.condition("Admitted")
-        assert admitted is not None and admitted.reason == "SchedulerNotRunning"
+    finally:
+        store.close()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+
+
+def phase(store: http.HttpStore, name: str, namespace: str) -> tuple[str, str] | None:
+    """(phase, Admitted reason) once admission has decided on the gang."""
+    job = store.get("GangSchedulingGroup", name, namespace)
+    cond = job.status.condition("Admitted")
+    if cond is None:
+        return None
+    assert isinstance(job, api.GangSchedulingGroup)
+    return job.status.phase, cond.reason
+
+
+def admitted(store: http.HttpStore, name: str, jobs: int) -> api.Queue | None:
+    q = store.get("Queue", name)
+    assert isinstance(q, api.Queue)
+    return q if q.status.admitted == jobs else None
+
+
+def test_up_admits_example_and_applied_gangs_live(
+    plane: tuple[str, str, subprocess.Popen[str]],
+) -> None:
+    url, token, proc = plane
+    store = http.HttpStore(url, token=token)
+    try:
+        assert eventually(lambda: phase(store, "llama-70b-sft", "team-a")) == (
+            "Admitted", "Admitted")
+        llama = store.get("GangSchedulingGroup", "llama-70b-sft", "team-a")
+        assert isinstance(llama, api.GangSchedulingGroup)
+        [workers] = llama.status.assignments
+        racks = {n.split("-")[1] for n in workers.nodes}
+        assert len(workers.nodes) == 2 and len(racks) == 1, workers.nodes
+        assert eventually(lambda: phase(store, "mixtral-pretrain", "team-a")) == (
+            "Pending", "QuotaExceeded")
+        assert eventually(lambda: phase(store, "whisper-batch", "serving")) == (
+            "Pending", "Unschedulable")
+        store.create(api.GangSchedulingGroup.model_validate(
+            testing.gang("live", "team-b").queue("team-b").gpus(8, "h100-sxm").build()))
+        assert eventually(lambda: phase(store, "live", "team-b")) == ("Admitted", "Admitted")
+        live = store.get("GangSchedulingGroup", "live", "team-b")
+        assert isinstance(live, api.GangSchedulingGroup)
+        [pod] = live.status.assignments[0].nodes
+        assert pod.startswith("h100-") and pod not in workers.nodes
+        team_b = eventually(lambda: admitted(store, "team-b", 3))
+        used = {(u.resource, u.accelerator_class): str(u.used) for u in team_b.status.usage}
+        assert used[("gpu", "h100-sxm")] == "8.25"  # notebook-eval's quarter GPU and live's 8
     finally:
         store.close()
     proc.send_signal(signal.SIGTERM)

@@ -7,22 +7,39 @@ import signal
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 from importlib import resources as package_files
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 import click
 
 from k8s4ai.api import manifest, node, queue
 from k8s4ai.cli import context, errors, server, sources
-from k8s4ai.controllers import runner
+from k8s4ai.controllers import admission, runner
+from k8s4ai.scheduler.admission import policies
 from k8s4ai.server import run
 from k8s4ai.store import errors as store_errors
 from k8s4ai.store import interface, lookup, sqlite
 
+Decorated = TypeVar("Decorated", bound=Callable[..., object])
+
 
 def packaged_examples() -> Path:
     return Path(str(package_files.files("k8s4ai") / "examples"))
+
+
+def policy_option(text: str) -> Callable[[Decorated], Decorated]:
+    """--policy, the admission policy by name (env K8S4AI_POLICY), for `up` and `explain`."""
+    return click.option(
+        "--policy",
+        envvar="K8S4AI_POLICY",
+        type=click.Choice(sorted(set(policies.POLICIES) - set(policies.ORACLES))),
+        default=policies.DEFAULT,
+        show_default=True,
+        help=f"{text} [env K8S4AI_POLICY]",
+    )
 
 
 @click.command("up")
@@ -37,6 +54,7 @@ def packaged_examples() -> Path:
     help="Manifests to load at start [default: the example cluster shipped with k8s4ai].",
 )
 @click.option("--no-examples", is_flag=True, help="Start with only what the store holds.")
+@policy_option("Admission policy: the order jobs are admitted in, and whether it may preempt.")
 @click.pass_obj
 def command(
     target: context.Target,
@@ -46,12 +64,14 @@ def command(
     no_auth: bool,
     examples_dir: Path | None,
     no_examples: bool,
+    policy: str,
 ) -> None:
-    """Run k8s4ai locally: the API server on the embedded store, the controllers, and an
-    example cluster (2 racks x 4 nodes x 8 H100, an A100 node with MIG, L4 serving nodes,
-    team queues in a cohort, a 16-GPU training gang, an inference service behind a
-    ContentRouter, a CheckpointPolicy and budgets). Stop it with Ctrl-C; state is kept in
-    the store file (--db) for next time, and examples are re-applied without duplicates.
+    """Run k8s4ai locally: the API server on the embedded store, the controllers (inventory,
+    and admission, which admits and places applied gangs) and an example cluster (2 racks x
+    4 nodes x 8 H100, an A100 node with MIG, L4 serving nodes, team queues in a cohort,
+    training gangs, an inference service behind a ContentRouter, a CheckpointPolicy and
+    budgets). Stop it with Ctrl-C; state is kept in the store file (--db) for next time, and
+    examples are re-applied without duplicates.
     """
     if target.server:
         raise errors.CommandError("`up` runs its own server; drop --server / K8S4AI_SERVER")
@@ -68,19 +88,22 @@ def command(
             message = f"cannot listen on {host}:{port}: {err.strerror}{hint}"
             raise errors.CommandError(message) from None
         stop = threading.Event()
-        controller = threading.Thread(
-            target=runner.InventoryController(store).run,
-            args=(stop,),
-            name="k8s4ai-inventory",
-            daemon=True,
-        )
-        controller.start()
+        controllers = [
+            threading.Thread(target=loop, args=(stop,), name=f"k8s4ai-{name}", daemon=True)
+            for name, loop in (
+                ("inventory", runner.InventoryController(store, admission=True).run),
+                ("admission", admission.AdmissionController(store, policy=policy).run),
+            )
+        ]
+        for controller in controllers:
+            controller.start()
         _banner(store, api.url, target.db, token_file or context.home() / "tokens.csv", no_auth)
         _wait_for_signal()
         click.echo("stopping...")
         stop.set()
         api.stop()
-        controller.join(timeout=5)
+        for controller in controllers:
+            controller.join(timeout=5)
     finally:
         store.close()
 
@@ -131,6 +154,7 @@ Try, in another terminal:
   {prog}{db_flag} get nodes -o wide
   {prog}{db_flag} get gangs -A
   {prog}{db_flag} describe gang llama-70b-sft -n team-a
+  {prog}{db_flag} explain mixtral-pretrain -n team-a
   {prog}{db_flag} get all -A
 
 Press Ctrl-C to stop.""".rstrip()
