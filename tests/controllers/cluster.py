@@ -14,7 +14,8 @@ from k8s4ai.controllers import admission, runner
 from k8s4ai.store import sqlite
 
 Manifest = dict[str, Any]
-START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+START = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+"""A day ago, so that commands reading the wall clock (`explain`) come after it."""
 
 
 class Clock:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 import yaml
 
-from k8s4ai.api import event, resource, selector
+from k8s4ai.api import event, gang, resource, selector
 from k8s4ai.cli import context, errors, printers
 from k8s4ai.store import errors as store_errors
 from k8s4ai.store import interface
@@ -62,6 +62,19 @@ def _block(title: str, data: Any) -> list[str]:
     return [f"{title}:", *(f"  {line}" for line in text.splitlines())]
 
 
+def _waiting(obj: resource.Resource) -> list[str]:
+    """For a job admission left waiting: its reason on a line of its own, and where to ask
+    what would let it start."""
+    cond = obj.status.condition("Admitted")
+    if not isinstance(obj, gang.GangSchedulingGroup) or cond is None or cond.status != "False":
+        return []
+    return [
+        f"Waiting:           {cond.reason}: {cond.message}",
+        f"                   (`k8s4ai explain {obj.metadata.name} -n "
+        f"{obj.metadata.namespace or 'default'}` says what would let it start)",
+    ]
+
+
 def render(obj: resource.Resource, events: list[event.Event], now: datetime) -> str:
     meta, wire = obj.metadata, obj.wire()
     status = dict(wire.get("status", {}))
@@ -89,6 +102,7 @@ def render(obj: resource.Resource, events: list[event.Event], now: datetime) -> 
         lines += ["Conditions:", *("  " + r for r in printers.table(rows).splitlines())]
     else:
         lines.append("Conditions:        <none>")
+    lines += _waiting(obj)
     if events:
         rows = [["TYPE", "REASON", "AGE", "COUNT", "MESSAGE"]]
         rows += [

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from k8s4ai import __version__
-from k8s4ai.cli import apply, context, crds, delete, describe, get, server, sim, up
+from k8s4ai.cli import apply, context, crds, delete, describe, explain, get, server, sim, up
 
 HELP = """k8s4ai: an orchestration plane for AI workloads on Kubernetes.
 
@@ -18,6 +18,7 @@ Start here:
   k8s4ai get gangs -A               list training jobs in every namespace
   k8s4ai apply -f examples/         create or update objects from manifests
   k8s4ai describe gang NAME -n NS   show one object, its conditions and events
+  k8s4ai explain NAME -n NS         why a job is pending and what would let it start
 
 Commands talk to the embedded store file (--db) unless --server names a running server.
 """
@@ -53,6 +54,7 @@ for command in (
     apply.command,
     get.command,
     describe.command,
+    explain.command,
     delete.command,
     crds.command,
     server.command,
