@@ -286,3 +286,30 @@ def test_inventory_leaves_jobs_and_queues_to_admission(clock: Clock) -> None:
 def test_the_controller_refuses_an_unknown_policy(store: sqlite.SqliteStore) -> None:
     with pytest.raises(policies.UnknownPolicyError, match="known: k8s4ai"):
         admission.AdmissionController(store, policy="nope")
+
+
+def test_a_queue_back_within_its_quota_reclaims_what_its_cohort_lent(
+    store: sqlite.SqliteStore, clock: Clock
+) -> None:
+    apply(
+        store,
+        *nodes(4),
+        queue("team-a", 16, cohort="research"),
+        queue("team-b", 16, cohort="research"),
+        testing.gang("borrower").queue("team-b").gpus(8).count(4).build(),
+    )
+    settle(store, clock)
+    team_b = store.get("Queue", "team-b")
+    assert isinstance(team_b, api.Queue)
+    assert [(str(u.used), str(u.borrowed)) for u in team_b.status.usage] == [("32", "16")]
+    clock.tick(600)
+    apply(store, testing.gang("owner").gpus(8).count(2).build())
+    settle(store, clock)
+    borrower = job(store, "borrower")
+    cond = borrower.status.condition("Preempted")
+    assert borrower.status.phase == "Preempted"
+    assert cond is not None and cond.reason == "Reclaim"
+    assert (
+        "its cohort reclaiming the quota it borrowed" in events_of(store, "borrower")["Preempted"]
+    )
+    assert job(store, "owner").status.phase == "Admitted"
