@@ -270,7 +270,9 @@ class Scheduler:
                 self.book.charge(victim.queue, victim.workload.usage())
                 self.placer.restore(victim.placed)
             return False
+        self.book.charge(wl.queue, usage)  # spared victims must fit beside the job's quota
         kept = self._spare(chosen[:-1])
+        self.book.uncharge(wl.queue, usage)
         chosen = [c for c in chosen if c[0].name not in kept]
         start_at = now
         victim_names = []

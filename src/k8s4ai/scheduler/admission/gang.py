@@ -34,17 +34,6 @@ class Placer:
     def __init__(self, snap: snapshot.ClusterSnapshot, rng: np.random.Generator) -> None:
         self.snap = snap
         self.runtime = framework.Runtime(profile(), rng)
-        self._largest = self._largest_node_gpus()
-
-    def _largest_node_gpus(self) -> dict[int, int]:
-        """Most GPUs on one node, per model index: what no placement can ever exceed."""
-        out: dict[int, int] = {}
-        for model, count in zip(
-            self.snap.node_model.tolist(), self.snap.gpu_count.tolist(), strict=True
-        ):
-            if model >= 0:
-                out[model] = max(out.get(model, 0), count)
-        return out
 
     def free_gpus(self, pod: pods.PodRequest | None = None) -> float:
         """Free GPUs (whole-GPU equivalents) on nodes whose model the pod accepts."""
@@ -115,19 +104,30 @@ class Placer:
 
     def classify(self, job: workload.Workload, refusal: framework.Refusal) -> reasons.Reason:
         pod = refusal.pod
-        models = self.snap.allowed_models(pod)
-        largest = max(
-            (n for m, n in self._largest.items() if models[self.snap.node_model == m].any()),
-            default=0,
-        )
-        if pod.num_gpu > largest or refusal.plugin == "GpuModel":
+        if refusal.plugin == fit.GpuModel.name:
+            return reasons.Reason(reasons.Kind.UNSCHEDULABLE, refusal.reason, refusal.plugin)
+        snap = self.snap
+        allowed = snap.allowed_models(pod)
+        if pod.num_gpu:
+            allowed &= snap.gpu_count > 0
+        large = allowed & (snap.gpu_count >= pod.num_gpu)
+        if not large.any():
+            largest = int(snap.gpu_count[allowed].max(initial=0))
             return reasons.Reason(
                 reasons.Kind.UNSCHEDULABLE,
                 f"pod {pod.name} needs {pod.num_gpu} GPUs on one node; the largest node it may "
-                f"use has {largest}"
-                if refusal.plugin != "GpuModel"
-                else refusal.reason,
-                refusal.plugin,
+                f"use has {largest}",
+                fit.GpuFit.name,
+            )
+        roomy = (
+            large & (snap.cpu_capacity >= pod.cpu_milli) & (snap.memory_capacity >= pod.memory_mib)
+        )
+        if not roomy.any():
+            return reasons.Reason(
+                reasons.Kind.UNSCHEDULABLE,
+                f"pod {pod.name} needs {pod.cpu_milli}m CPU and {pod.memory_mib}Mi memory beside "
+                f"its {pod.num_gpu} GPUs; no node it may use has that much",
+                fit.ResourceFit.name,
             )
         need = (
             job.gpus

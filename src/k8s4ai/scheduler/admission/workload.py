@@ -5,6 +5,7 @@ exactly the same thing in both."""
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -154,8 +155,12 @@ class Job:
         return self.done
 
     def unsaved_at(self, now: float) -> float:
-        """Seconds of progress a preemption now would lose if the job cannot save first."""
-        if self.workload.checkpointing.saves_on_notice() or self.started is None:
+        """Seconds of progress a preemption now would lose: none if the job saves on notice,
+        else its progress since its last periodic checkpoint (all of it if it never saves)."""
+        ckpt = self.workload.checkpointing
+        if ckpt.saves_on_notice() or self.started is None:
             return 0.0
-        since = self.last_checkpoint if self.last_checkpoint is not None else self.started
-        return max(0.0, now - max(since, self.started))
+        progress = self.done_at(now)
+        if not ckpt.interval:
+            return progress
+        return progress - math.floor(progress / ckpt.interval) * ckpt.interval
