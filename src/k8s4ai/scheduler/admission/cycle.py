@@ -100,6 +100,7 @@ class Scheduler:
         self.pending.pop(name, None)
         self.running.pop(name, None)
         job.phase = workload.Phase.FINISHED
+        self.policy.observe(job)
         return job
 
     # -- the cycle ----------------------------------------------------------------------
@@ -127,8 +128,10 @@ class Scheduler:
         reserved: set[str] = set()
         undo: list[gang.Undo] = []
         failed: dict[tuple[object, ...], reasons.Reason] = {}
+        full = False
+        smallest = _smallest_from(j.workload.gpus for _, _, j in ranked)
         try:
-            for rank, _, job in ranked:
+            for position, (rank, _, job) in enumerate(ranked):
                 result.considered += 1
                 reason = self._admissible(job, blocked)
                 if reason is None and not self.policy.gang:
@@ -136,7 +139,11 @@ class Scheduler:
                     continue
                 if reason is None:
                     assert victims is not None
-                    reason = self._nominate(job, rank, now, result, victims, failed)
+                    if full or self._cluster_full(job, rank, victims, smallest[position]):
+                        full = True
+                        reason = self._behind(job, result.considered - 1)
+                    else:
+                        reason = self._nominate(job, rank, now, result, victims, failed)
                 if reason is None:
                     continue
                 job.reason = reason
@@ -154,6 +161,33 @@ class Scheduler:
             for step in reversed(undo):
                 step()
         return result
+
+    def _cluster_full(
+        self, job: workload.Job, rank: policies.Rank, victims: _VictimIndex, smallest: float
+    ) -> bool:
+        """Fewer GPUs are free than the smallest job from here on needs, and nothing may be
+        preempted for this job nor (jobs being in rank order, priority first) for any job
+        after it: the rest of the cycle can be skipped."""
+        if self.snap.gpu_free.sum() >= smallest * pods.MILLI:
+            return False
+        if any(self.book.is_borrowing(q) for q in self.book.queues):
+            return False
+        return not victims.may_preempt(job, rank)
+
+    def _behind(self, job: workload.Job, ahead: int) -> reasons.Reason:
+        check = self.book.check(job.queue, job.workload.usage())
+        if check.mode < quota.Mode.BORROW:
+            return self._quota_reason(job, check)
+        wl = job.workload
+        want = wl.gpus
+        have = float(self.snap.gpu_free.sum()) / pods.MILLI
+        queued = f", and {ahead} job(s) ranked ahead of it wait too" if ahead else ""
+        return reasons.Reason(
+            reasons.Kind.GANG_CANNOT_FIT,
+            f"needs {want:g} GPUs for {wl.gang_size} pods at once; {have:g} are free{queued}",
+            "GpuFit",
+            {"needGpus": want, "freeGpus": have, "ahead": ahead},
+        )
 
     def _admissible(self, job: workload.Job, blocked: set[str]) -> reasons.Reason | None:
         queue = job.queue
@@ -195,23 +229,24 @@ class Scheduler:
                 else:
                     self._start(job, placed, now, now)
                     result.admitted.append(Admitted(job, now))
-                    victims.add(job, now)
                     return None
         if capacity_reason is not None and capacity_reason.kind is reasons.Kind.UNSCHEDULABLE:
             return capacity_reason
-        if check.mode >= quota.Mode.RECLAIM and self._preempt_for(
-            job, rank, check, now, result, victims
-        ):
+        if self._preempt_for(job, rank, check, now, result, victims):
             return None
         if check.mode < quota.Mode.BORROW:
-            return reasons.Reason(
-                reasons.Kind.QUOTA,
-                check.message,
-                "QuotaBook",
-                {"queue": wl.queue, "resource": quota.describe_key(check.key) if check.key else ""},
-            )
+            return self._quota_reason(job, check)
         assert capacity_reason is not None
         return capacity_reason
+
+    @staticmethod
+    def _quota_reason(job: workload.Job, check: quota.Check) -> reasons.Reason:
+        return reasons.Reason(
+            reasons.Kind.QUOTA,
+            check.message,
+            "QuotaBook",
+            {"queue": job.queue, "resource": quota.describe_key(check.key) if check.key else ""},
+        )
 
     def _try_place(self, job: workload.Job) -> list[workload.Placed] | gang.Refused:
         wl = job.workload
@@ -283,7 +318,6 @@ class Scheduler:
             start_at = max(start_at, release_at)
             victim_names.append(victim.name)
         self._start(job, placed, now, start_at)
-        index.add(job, now)
         result.admitted.append(Admitted(job, start_at, tuple(victim_names)))
         return True
 
@@ -397,6 +431,14 @@ class Scheduler:
         )
 
 
+def _smallest_from(gpus: Iterable[float]) -> list[float]:
+    """For each position, the fewest GPUs any job from there to the end asks for."""
+    out = list(gpus)
+    for i in range(len(out) - 2, -1, -1):
+        out[i] = min(out[i], out[i + 1])
+    return out
+
+
 def _last_checkpoint(progress: float, interval: float | None) -> float:
     if not interval:
         return 0.0
@@ -415,14 +457,35 @@ class _VictimIndex:
         self.entries: dict[str, tuple[policies.Rank, workload.Job]] = {}
         for job in scheduler.running.values():
             self.add(job, now)
+        self._bounds: tuple[policies.Rank, int] | None = None
+
+    def _worst(self) -> tuple[policies.Rank, int]:
+        """The worst rank and the lowest priority among running jobs: a job ranked no
+        better and of no higher priority can only preempt by reclaiming."""
+        if self._bounds is None:
+            ranks = [rank for rank, job in self.entries.values() if self.ripe(job)]
+            lowest = min((j.workload.priority for _, j in self.entries.values()), default=0)
+            self._bounds = (max(ranks, default=()), lowest)
+        return self._bounds
 
     def add(self, job: workload.Job, now: float) -> None:
         if job.phase is workload.Phase.RUNNING and self.s.policy.gang:
             rank = self.s.policy.rank(job, now, self.shares.get(job.queue, 0.0))
             self.entries[job.name] = (rank, job)
+            self._bounds = None
+
+    def may_preempt(self, job: workload.Job, rank: policies.Rank) -> bool:
+        """Whether any running job could be a victim of `job` by priority or rank."""
+        if not self.entries:
+            return False
+        worst, lowest = self._worst()
+        if job.workload.priority > lowest:
+            return True
+        return self.s.policy.preemptive and rank < worst
 
     def remove(self, job: workload.Job) -> None:
         self.entries.pop(job.name, None)
+        self._bounds = None
 
     def candidates(
         self, job: workload.Job, rank: policies.Rank, check: quota.Check
@@ -431,6 +494,8 @@ class _VictimIndex:
         lower priority, then worst rank, then least work lost."""
         s = self.s
         reclaiming = check.mode >= quota.Mode.RECLAIM and check.mode != quota.Mode.BORROW
+        if not self.entries or (not reclaiming and not self.may_preempt(job, rank)):
+            return []
         out: list[tuple[tuple[object, ...], workload.Job, str]] = []
         for vrank, victim in self.entries.values():
             vw = victim.workload
@@ -468,13 +533,16 @@ class _VictimIndex:
                 return None
             if self.shares.get(wl.queue, 0.0) > self.shares.get(vw.queue, 0.0):
                 return None
-        overhead = self.overhead(victim)
+        # The victim's loss is the delay preemption adds to it (checkpoint, restore, unsaved
+        # work); the preemptor's gain is the wait it avoids, the victim's remaining run,
+        # which on heavy-tailed job lengths is about as long as it has run so far.
+        return "rank" if self.ripe(victim) else None
+
+    def ripe(self, victim: workload.Job) -> bool:
+        """Whether the victim has run long enough that preempting it for rank costs it less
+        than it saves the preemptor."""
         ran = self.now - victim.started if victim.started is not None else 0.0
-        if ran < s.policy.min_run_ratio * overhead:
-            return None
-        if self.loss(victim) > s.policy.gain(job, self.now):
-            return None
-        return "rank"
+        return ran >= self.s.policy.min_run_ratio * self.overhead(victim)
 
     def overhead(self, victim: workload.Job) -> float:
         ckpt = victim.workload.checkpointing

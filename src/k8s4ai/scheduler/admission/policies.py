@@ -2,25 +2,29 @@
 preempt. Every policy ranks by priority first (a strictly higher priority always goes first
 and may preempt within its queue); what follows priority is the policy.
 
-The k8s4ai default, `k8s4ai`, does not know durations. It is a multi-level feedback queue
-on attained GPU-service (GPU-seconds received so far): a job starts in the top level and
-drops a level each time its service passes the next threshold, thresholds growing
-geometrically. Ranking by least attained service is what makes it close to
-shortest-remaining-first without knowing durations: on the heavy-tailed job lengths of real
-clusters, a job that has run long is likely to run much longer, so the jobs that have
-received little are, on average, the ones closest to done. Within a level, queues are served
-by weighted dominant share and jobs first-come first-served. A job preempted for rank must
-have run long enough in its current run for the preemption's cost (checkpoint, restore,
-unsaved work) to be small against the service it received (`min_run_ratio`), so the same
-jobs are not swapped back and forth.
+The k8s4ai default, `k8s4ai` (`LearnedGittins`), does not know durations. It ranks jobs by
+the Gittins index of their attained GPU-service (GPU-seconds received so far) under the
+distribution of total service it has seen jobs of the same size class finish with: a job
+that has received little, in a class where most jobs finish soon after that point, goes
+first. On the heavy-tailed job lengths of real clusters this is close to
+shortest-remaining-first without knowing any duration; where a class's lengths cluster (many
+jobs of one known length), it learns that too. Ties go to the queue with the lower weighted
+dominant share, then to the earlier job. A job preempted for rank must have run at least
+`min_run_ratio` times what the preemption costs it (checkpoint, restore, unsaved work): its
+remaining run, which is what the preemptor would otherwise wait, is on such lengths about as
+long as it has already run, so the preemption gains more than it loses, and the same jobs
+are not swapped back and forth. `mlfq` is the same idea with fixed geometric levels instead
+of learned indices.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
+
+import numpy as np
 
 from k8s4ai.scheduler.admission import workload
 
@@ -63,8 +67,8 @@ class Policy(Protocol):
         """Lower ranks go first. `share` is the job's queue's weighted dominant share."""
         ...
 
-    def gain(self, job: workload.Job, now: float) -> float:
-        """GPU-seconds starting `job` now is worth, against which victims' losses are weighed."""
+    def observe(self, job: workload.Job) -> None:
+        """A job finished: policies that learn from history record it."""
         ...
 
     def next_change(self, job: workload.Job, now: float) -> float | None:
@@ -86,8 +90,8 @@ class Fifo:
     def rank(self, job: workload.Job, now: float, share: float) -> Rank:
         return (-job.workload.priority, job.workload.submitted)
 
-    def gain(self, job: workload.Job, now: float) -> float:
-        return math.inf
+    def observe(self, job: workload.Job) -> None:
+        return None
 
     def next_change(self, job: workload.Job, now: float) -> float | None:
         return None
@@ -109,8 +113,8 @@ class ShortestJobFirst:
         work = job.work if job.work is not None else math.inf
         return (-job.workload.priority, job.workload.gpus * work, job.workload.submitted)
 
-    def gain(self, job: workload.Job, now: float) -> float:
-        return math.inf
+    def observe(self, job: workload.Job) -> None:
+        return None
 
     def next_change(self, job: workload.Job, now: float) -> float | None:
         return None
@@ -132,9 +136,8 @@ class ShortestRemainingFirst:
         left = remaining if remaining is not None else math.inf
         return (-job.workload.priority, job.workload.gpus * left, job.workload.submitted)
 
-    def gain(self, job: workload.Job, now: float) -> float:
-        remaining = job.remaining_at(now)
-        return math.inf if remaining is None else job.workload.gpus * remaining
+    def observe(self, job: workload.Job) -> None:
+        return None
 
     def next_change(self, job: workload.Job, now: float) -> float | None:
         return None
@@ -150,7 +153,7 @@ def level(attained: float, thresholds: Sequence[float]) -> int:
 def _next_threshold(job: workload.Job, now: float, thresholds: Sequence[float]) -> float | None:
     if job.phase is not workload.Phase.RUNNING or not job.workload.gpus:
         return None
-    attained = job.attained_at(now)
+    attained = job.attained_at(now) - job.service_base
     for limit in thresholds:
         if attained < limit:
             return now + (limit - attained) / job.workload.gpus
@@ -163,7 +166,7 @@ class TwoDimensionalLas:
     (GPUs × executed time) with fixed thresholds, FIFO by arrival within a queue, a job
     moving down once its service passes its queue's threshold, and starvation avoided by
     promoting back to the top queue a job that has waited `promote_knob` times as long as it
-    last ran."""
+    has run."""
 
     name: str = "las2d"
     thresholds: tuple[float, ...] = (3600.0,)
@@ -175,21 +178,31 @@ class TwoDimensionalLas:
     min_run_ratio: float = 0.0
 
     def _level(self, job: workload.Job, now: float) -> int:
-        lvl = level(job.attained_at(now), self.thresholds)
-        if job.phase is workload.Phase.PENDING and job.attained > 0 and job.last_ran > 0:
-            waited = now - job.last_stopped if job.last_stopped is not None else 0.0
-            if waited >= self.promote_knob * job.last_ran:
-                return 0
-        return lvl
+        """A promoted job restarts at the top with its counted service reset, as in Tiresias;
+        without the reset it would drop back at once and be preempted again."""
+        waiting = job.phase is workload.Phase.PENDING and job.last_stopped is not None
+        if waiting and now - (job.last_stopped or 0.0) >= self.promote_knob * self._executed(job):
+            job.service_base = job.attained
+        return level(job.attained_at(now) - job.service_base, self.thresholds)
 
     def rank(self, job: workload.Job, now: float, share: float) -> Rank:
         return (-job.workload.priority, self._level(job, now), job.workload.submitted)
 
-    def gain(self, job: workload.Job, now: float) -> float:
-        return math.inf
+    def observe(self, job: workload.Job) -> None:
+        return None
 
     def next_change(self, job: workload.Job, now: float) -> float | None:
+        if job.phase is workload.Phase.PENDING and job.last_stopped is not None:
+            promote = job.last_stopped + self.promote_knob * self._executed(job)
+            return promote if promote > now and job.service_base < job.attained else None
         return _next_threshold(job, now, self.thresholds)
+
+    @staticmethod
+    def _executed(job: workload.Job) -> float:
+        """Seconds the job has run since its last promotion, the measure Tiresias weighs
+        waiting against."""
+        served = job.attained - job.service_base
+        return served / job.workload.gpus if job.workload.gpus else 0.0
 
 
 def geometric(base: float, factor: float, levels: int) -> tuple[float, ...]:
@@ -198,27 +211,22 @@ def geometric(base: float, factor: float, levels: int) -> tuple[float, ...]:
 
 @dataclass(frozen=True, slots=True)
 class FeedbackQueue:
-    """The k8s4ai default (see the module docstring)."""
+    """A multi-level feedback queue on attained GPU-service with fixed geometric levels."""
 
-    name: str = "k8s4ai"
+    name: str = "mlfq"
     thresholds: tuple[float, ...] = geometric(600.0, 4.0, 8)
     strict_fifo: bool = False
     gang: bool = True
     preemptive: bool = True
     reserve: bool = True
-    min_run_ratio: float = 4.0
+    min_run_ratio: float = 1.0
 
     def rank(self, job: workload.Job, now: float, share: float) -> Rank:
         lvl = level(job.attained_at(now), self.thresholds)
         return (-job.workload.priority, lvl, share, job.workload.submitted)
 
-    def gain(self, job: workload.Job, now: float) -> float:
-        """The service the job receives before it next drops a level (at least the top
-        level's quantum): what it is owed for outranking its victims."""
-        attained = job.attained_at(now)
-        lvl = level(attained, self.thresholds)
-        quantum = self.thresholds[min(lvl, len(self.thresholds) - 1)] - attained
-        return max(self.thresholds[0], quantum)
+    def observe(self, job: workload.Job) -> None:
+        return None
 
     def next_change(self, job: workload.Job, now: float) -> float | None:
         return _next_threshold(job, now, self.thresholds)
@@ -240,15 +248,121 @@ class PodByPod:
     def rank(self, job: workload.Job, now: float, share: float) -> Rank:
         return (-job.workload.priority, job.workload.submitted)
 
-    def gain(self, job: workload.Job, now: float) -> float:
-        return math.inf
+    def observe(self, job: workload.Job) -> None:
+        return None
 
     def next_change(self, job: workload.Job, now: float) -> float | None:
         return None
 
 
+SIZE_CLASSES = (1.0, 4.0, 8.0)
+"""Upper GPU counts of the job-size classes whose service distributions are learned apart."""
+
+
+def size_class(gpus: float) -> int:
+    return next((i for i, top in enumerate(SIZE_CLASSES) if gpus <= top), len(SIZE_CLASSES))
+
+
+def service_grid(first: float = 60.0, step: float = 2.0, points: int = 32) -> np.ndarray:
+    """Attained-service points (GPU-seconds) at which ranks may change: 1 GPU-minute up to
+    ~4,000 GPU-years, doubling."""
+    return np.asarray(first * step ** np.arange(points), dtype=np.float64)
+
+
+@dataclass(slots=True)
+class LearnedGittins:
+    """The k8s4ai default (see the module docstring): serve the job with the highest Gittins
+    index of its attained GPU-service, under the distribution of total service learned from
+    the jobs of its size class that have already finished.
+
+    The Gittins index of a job that has received `a` is the best, over how much more to
+    give it, of (chance it finishes within that) / (expected service spent trying): it is
+    the optimal duration-unaware rule for a single server (Gittins; Aalto et al.), behaves
+    like least-attained-service where lengths are heavy-tailed and like
+    shortest-remaining-first where they are not, and needs no thresholds to tune. Until a
+    class has `min_samples` finished jobs, its jobs are ranked by attained service alone
+    (plain LAS). The index only changes at grid points, so ranks are piecewise constant
+    and the simulator needs a cycle only when a job crosses one.
+    """
+
+    name: str = "k8s4ai"
+    strict_fifo: bool = False
+    gang: bool = True
+    preemptive: bool = True
+    reserve: bool = True
+    min_run_ratio: float = 4.0
+    min_samples: int = 30
+    grid: np.ndarray = field(default_factory=service_grid)
+    _samples: dict[int, list[float]] = field(default_factory=dict)
+    _tables: dict[int, tuple[int, np.ndarray]] = field(default_factory=dict)
+
+    def observe(self, job: workload.Job) -> None:
+        if job.workload.gpus:
+            cls = size_class(job.workload.gpus)
+            self._samples.setdefault(cls, []).append(job.attained)
+
+    def _table(self, cls: int) -> np.ndarray | None:
+        """Index at each grid point, rebuilt when the class's history grew by an eighth."""
+        samples = self._samples.get(cls, [])
+        if len(samples) < self.min_samples:
+            return None
+        built = self._tables.get(cls)
+        if built is not None and len(samples) < built[0] * 1.125:
+            return built[1]
+        table = gittins_table(np.sort(np.asarray(samples)), self.grid)
+        self._tables[cls] = (len(samples), table)
+        return table
+
+    def _point(self, attained: float) -> int:
+        return max(0, int(np.searchsorted(self.grid, attained, side="right")) - 1)
+
+    def index(self, job: workload.Job, now: float) -> float:
+        attained = job.attained_at(now)
+        point = self._point(attained)
+        table = self._table(size_class(job.workload.gpus))
+        if table is None or not np.isfinite(table[point]):
+            return 1.0 / float(self.grid[point] + self.grid[0])
+        return float(table[point])
+
+    def rank(self, job: workload.Job, now: float, share: float) -> Rank:
+        return (-job.workload.priority, -self.index(job, now), share, job.workload.submitted)
+
+    def next_change(self, job: workload.Job, now: float) -> float | None:
+        if job.phase is not workload.Phase.RUNNING or not job.workload.gpus:
+            return None
+        attained = job.attained_at(now)
+        point = self._point(attained) + 1
+        if point >= len(self.grid):
+            return None
+        return now + (float(self.grid[point]) - attained) / job.workload.gpus
+
+
+def gittins_table(samples: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Gittins index at each grid point `a` for jobs whose total service is drawn from the
+    sorted `samples`: max over later grid points b of P(S <= b | S > a) / E[min(S, b) - a |
+    S > a]. Points no sample lies beyond get NaN (no information)."""
+    n = len(samples)
+    prefix = np.concatenate(([0.0], np.cumsum(samples)))
+    above = np.searchsorted(samples, grid, side="right")
+    out = np.full(len(grid), np.nan)
+    for i, a in enumerate(grid):
+        lo = above[i]
+        if lo >= n:
+            continue
+        his = above[i + 1 :]
+        b = grid[i + 1 :]
+        if not len(b):
+            continue
+        done = his - lo
+        spent = (prefix[his] - prefix[lo]) - done * a + (n - his) * (b - a)
+        ratio = np.where(spent > 0, done / np.maximum(spent, 1e-12), 0.0)
+        out[i] = float(ratio.max())
+    return out
+
+
 POLICIES: dict[str, Callable[[], Policy]] = {
-    "k8s4ai": FeedbackQueue,
+    "k8s4ai": LearnedGittins,
+    "mlfq": FeedbackQueue,
     "pod-by-pod": PodByPod,
     "strict-fifo": lambda: Fifo(name="strict-fifo", strict_fifo=True),
     "besteffort-fifo": Fifo,

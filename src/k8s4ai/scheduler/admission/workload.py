@@ -49,6 +49,8 @@ class Workload:
     submitted: float = 0.0
     accelerator_class: str | None = None
     checkpointing: Checkpointing = field(default_factory=Checkpointing)
+    _gpus: float = field(init=False, repr=False, compare=False)
+    _usage: tuple[tuple[ResourceKey, float], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.pods:
@@ -57,6 +59,19 @@ class Workload:
             raise ValueError(
                 f"{self.name}: minMember {self.min_member} is not in 1..{len(self.pods)}"
             )
+        # Computed once: every cycle asks for them for every pending and running job.
+        gpus = sum(p.gpu_request_milli for p in self.pods) / pods.MILLI
+        charged: list[tuple[ResourceKey, float]] = []
+        if gpus:
+            charged.append((("gpu", self.accelerator_class), gpus))
+        cpu = sum(p.cpu_milli for p in self.pods) / 1000
+        if cpu:
+            charged.append((("cpu", None), cpu))
+        memory = float(sum(p.memory_mib for p in self.pods))
+        if memory:
+            charged.append((("memory", None), memory))
+        object.__setattr__(self, "_gpus", gpus)
+        object.__setattr__(self, "_usage", tuple(charged))
 
     @property
     def gang_size(self) -> int:
@@ -64,20 +79,11 @@ class Workload:
 
     @property
     def gpus(self) -> float:
-        return sum(p.gpu_request_milli for p in self.pods) / pods.MILLI
+        return self._gpus
 
     def usage(self) -> dict[ResourceKey, float]:
         """What the job charges to its queue's quota: GPUs in its class, CPU cores, memory MiB."""
-        charged: dict[ResourceKey, float] = {}
-        if self.gpus:
-            charged[("gpu", self.accelerator_class)] = self.gpus
-        cpu = sum(p.cpu_milli for p in self.pods) / 1000
-        if cpu:
-            charged[("cpu", None)] = cpu
-        memory = float(sum(p.memory_mib for p in self.pods))
-        if memory:
-            charged[("memory", None)] = memory
-        return charged
+        return dict(self._usage)
 
 
 class Phase(enum.Enum):
@@ -118,6 +124,8 @@ class Job:
     last_checkpoint: float | None = None
     eligible_at: float = 0.0
     """Not before: a preempted job is still saving its checkpoint until then."""
+    service_base: float = 0.0
+    """Attained service a policy has forgiven (Tiresias' promotion): levels count from here."""
     last_stopped: float | None = None
     last_ran: float = 0.0
     """Length of the most recent run, for policies that weigh waiting against running."""
