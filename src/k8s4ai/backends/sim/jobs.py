@@ -121,6 +121,7 @@ class _Replay:
         self.lost: dict[str, float] = {}
         self.completions: dict[str, kernel.Handle] = {}
         self.cycle_at: set[float] = set()
+        self.watch: dict[str, int] = {}
         self.allocated: list[tuple[float, float]] = [(0.0, 0.0)]
         self.cycles = 0
         self.skipped = [j.name for j in jobs if j.gpus > cluster.gpus]
@@ -164,13 +165,26 @@ class _Replay:
             assert job.progress_from is not None and job.work is not None
             finish = job.progress_from + max(0.0, job.work - job.done)
             self.completions[job.name] = k.at(finish, self._complete(job.name), COMPLETION)
-        for job in self.scheduler.jobs.values():
-            if job.phase is workload.Phase.FINISHED:
-                continue
-            change = self.policy.next_change(job, k.now)
-            if change is not None and change > k.now:
-                self._request_cycle(change)
+        for job in [a.job for a in result.admitted] + [p.job for p in result.preempted]:
+            self._watch(job, k.now)
         self._record(k.now)
+
+    def _watch(self, job: workload.Job, now: float) -> None:
+        """Run a cycle when the job's rank next changes, and keep watching it while it stays
+        in the phase it is in now (each admission or preemption starts a new watch)."""
+        change = self.policy.next_change(job, now)
+        if change is None or change <= now:
+            return
+        self.watch[job.name] = watch = self.watch.get(job.name, 0) + 1
+
+        def tick(k: kernel.Kernel) -> None:
+            if self.watch.get(job.name) != watch or job.phase is workload.Phase.FINISHED:
+                return
+            if job.phase is not workload.Phase.RUNNING or self.scheduler.outranked(job, k.now):
+                self._request_cycle(k.now)
+            self._watch(job, k.now)
+
+        self.kernel.at(change, tick, ARRIVAL)
 
     def _complete(self, name: str) -> kernel.Action:
         def complete(k: kernel.Kernel) -> None:

@@ -103,6 +103,17 @@ class Scheduler:
         self.policy.observe(job)
         return job
 
+    def outranked(self, job: workload.Job, now: float) -> bool:
+        """Whether a pending job that could run now ranks ahead of `job`: when a running
+        job's rank worsens, only then can a cycle preempt it."""
+        share = self.book.share
+        mine = self.policy.rank(job, now, share(job.queue, self.capacity))
+        return any(
+            self.policy.rank(p, now, share(p.queue, self.capacity)) < mine
+            for p in self.pending.values()
+            if p.eligible_at <= now
+        )
+
     # -- the cycle ----------------------------------------------------------------------
 
     def cycle(self, now: float) -> CycleResult:
@@ -232,8 +243,22 @@ class Scheduler:
                     return None
         if capacity_reason is not None and capacity_reason.kind is reasons.Kind.UNSCHEDULABLE:
             return capacity_reason
-        if self._preempt_for(job, rank, check, now, result, victims):
-            return None
+        # A later job of the same shape, queue and priority ranks no better, so it has no
+        # more victims to choose from: once preemption failed for one, skip it for the rest.
+        shapes = tuple(p.shape for p in wl.pods)
+        tried = (
+            "preempt",
+            shapes,
+            wl.gang_size,
+            wl.queue,
+            wl.priority,
+            check.mode,
+            self.snap.stamp,
+        )
+        if tried not in failed:
+            if self._preempt_for(job, rank, check, now, result, victims):
+                return None
+            failed[tried] = capacity_reason or self._quota_reason(job, check)
         if check.mode < quota.Mode.BORROW:
             return self._quota_reason(job, check)
         assert capacity_reason is not None
@@ -454,10 +479,17 @@ class _VictimIndex:
         self.shares = {
             q: scheduler.book.share(q, scheduler.capacity) for q in scheduler.book.queues
         }
-        self.entries: dict[str, tuple[policies.Rank, workload.Job]] = {}
-        for job in scheduler.running.values():
-            self.add(job, now)
+        self._entries: dict[str, tuple[policies.Rank, workload.Job]] | None = None
         self._bounds: tuple[policies.Rank, int] | None = None
+
+    @property
+    def entries(self) -> dict[str, tuple[policies.Rank, workload.Job]]:
+        """Ranked on first use: most cycles never look at a victim."""
+        if self._entries is None:
+            self._entries = {}
+            for job in self.s.running.values():
+                self.add(job, self.now)
+        return self._entries
 
     def _worst(self) -> tuple[policies.Rank, int]:
         """The worst rank and the lowest priority among running jobs: a job ranked no

@@ -19,6 +19,7 @@ of learned indices.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -294,14 +295,15 @@ class LearnedGittins:
     min_samples: int = 30
     grid: np.ndarray = field(default_factory=service_grid)
     _samples: dict[int, list[float]] = field(default_factory=dict)
-    _tables: dict[int, tuple[int, np.ndarray]] = field(default_factory=dict)
+    _tables: dict[int, tuple[int, list[float]]] = field(default_factory=dict)
+    _points: list[float] = field(default_factory=list)
 
     def observe(self, job: workload.Job) -> None:
         if job.workload.gpus:
             cls = size_class(job.workload.gpus)
             self._samples.setdefault(cls, []).append(job.attained)
 
-    def _table(self, cls: int) -> np.ndarray | None:
+    def _table(self, cls: int) -> list[float] | None:
         """Index at each grid point, rebuilt when the class's history grew by an eighth."""
         samples = self._samples.get(cls, [])
         if len(samples) < self.min_samples:
@@ -309,20 +311,22 @@ class LearnedGittins:
         built = self._tables.get(cls)
         if built is not None and len(samples) < built[0] * 1.125:
             return built[1]
-        table = gittins_table(np.sort(np.asarray(samples)), self.grid)
+        table: list[float] = gittins_table(np.sort(np.asarray(samples)), self.grid).tolist()
         self._tables[cls] = (len(samples), table)
         return table
 
     def _point(self, attained: float) -> int:
-        return max(0, int(np.searchsorted(self.grid, attained, side="right")) - 1)
+        if not self._points:
+            self._points = [float(x) for x in self.grid]
+        return max(0, bisect.bisect_right(self._points, attained) - 1)
 
     def index(self, job: workload.Job, now: float) -> float:
-        attained = job.attained_at(now)
-        point = self._point(attained)
+        point = self._point(job.attained_at(now))
         table = self._table(size_class(job.workload.gpus))
-        if table is None or not np.isfinite(table[point]):
-            return 1.0 / float(self.grid[point] + self.grid[0])
-        return float(table[point])
+        value = math.nan if table is None else table[point]
+        if math.isnan(value):
+            return 1.0 / (self._points[point] + self._points[0])
+        return value
 
     def rank(self, job: workload.Job, now: float, share: float) -> Rank:
         return (-job.workload.priority, -self.index(job, now), share, job.workload.submitted)
@@ -334,7 +338,7 @@ class LearnedGittins:
         point = self._point(attained) + 1
         if point >= len(self.grid):
             return None
-        return now + (float(self.grid[point]) - attained) / job.workload.gpus
+        return now + (self._points[point] - attained) / job.workload.gpus
 
 
 def gittins_table(samples: np.ndarray, grid: np.ndarray) -> np.ndarray:
