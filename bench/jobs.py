@@ -28,29 +28,23 @@ from k8s4ai.traces import catalog, openb
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT.parent / "shared" / "traces"
-PHILLY_WINDOW = "philly@30-44"
+PHILLY_WINDOW = "philly@35-42"
 """What stands for `philly` by default: see `--philly` and the md's notes."""
 
 
 def trace_names(root: Path, only: str | None, philly: str) -> list[str]:
-    """The shared traces present (Philly as `philly`), or the ones named."""
-    if only is not None:
-        return [n.strip() for n in only.split(",") if n.strip()]
-    return [philly if n == "philly" else n for n in catalog.available(root)]
+    """The shared traces present, or the ones named; `philly` stands for `philly`."""
+    names = catalog.available(root) if only is None else [n.strip() for n in only.split(",")]
+    return [philly if n == "philly" else n for n in names if n]
 
 
 def show(progress: job_sweep.Progress) -> None:
     done = progress.done
     if done is None:
         return
-    state = (
-        "done"
-        if done.result is not None
-        else f"ABANDONED at the time limit, {done.completed:,}/{done.total:,} jobs completed"
-    )
     print(
         f"[{progress.finished}/{progress.total}] {done.run.scenario} {done.run.policy}: "
-        f"{state} in {done.wall_seconds:,.1f}s",
+        f"{done.state} in {done.wall_seconds:,.1f}s ({done.cpu_seconds:,.1f}s CPU)",
         file=sys.stderr,
         flush=True,
     )
@@ -128,15 +122,18 @@ def markdown(
             "",
         ]
     if abandoned:
-        lines += ["## Abandoned runs", ""]
+        lines += ["## Replays without results", ""]
         lines += [
-            f"- {d.run.scenario} {d.run.policy}: stopped after {d.wall_seconds:,.0f} s with "
-            f"{d.completed:,} of {d.total:,} jobs completed; no metrics."
+            f"- {d.run.scenario} {d.run.policy}: {d.state}, after {d.wall_seconds:,.0f} s; "
+            "no metrics."
             for d in abandoned
         ]
         lines.append("")
     lines += [
-        "## Wall time per replay",
+        "## Time per replay",
+        "",
+        "Seconds of CPU (wall in brackets) per replay, including the admission cycles and the "
+        "event kernel; the two differ when other work shares the machine.",
         "",
         "| trace | " + " | ".join(args.policy_names) + " |",
         "|---|" + "---|" * len(args.policy_names),
@@ -149,7 +146,8 @@ def markdown(
             cells.append(
                 "–"
                 if d is None
-                else f"{d.wall_seconds:,.1f}" + ("" if d.result is not None else " (stopped)")
+                else f"{d.cpu_seconds:,.1f} ({d.wall_seconds:,.1f})"
+                + ("" if d.result is not None else " failed" if d.error else " stopped")
             )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
@@ -166,7 +164,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--philly",
         default=PHILLY_WINDOW,
-        help=f"what `philly` replays: `philly` for the whole trace [default: {PHILLY_WINDOW}]",
+        help="what the name `philly` replays, e.g. `philly` for the whole trace "
+        f"[default: {PHILLY_WINDOW}]",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--load", type=float, default=catalog.DEFAULT_LOAD)
@@ -261,9 +260,11 @@ def main(argv: list[str] | None = None) -> None:
                 "trace": d.run.scenario,
                 "policy": d.run.policy,
                 "wall_seconds": round(d.wall_seconds, 3),
+                "cpu_seconds": round(d.cpu_seconds, 3),
                 "completed": d.completed,
                 "jobs": d.total,
-                "abandoned": d.result is None,
+                "abandoned": d.result is None and d.error is None,
+                "error": d.error,
             }
             for d in done
         ],
@@ -282,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     missing = [d for d in done if d.result is None]
     if missing:
-        print(f"{len(missing)} replays abandoned at the time limit", file=sys.stderr)
+        print(f"{len(missing)} replays without results (see jobs.md)", file=sys.stderr)
 
 
 if __name__ == "__main__":

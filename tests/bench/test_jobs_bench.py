@@ -68,7 +68,7 @@ def test_every_trace_present_under_the_policies_asked(root: Path, tmp_path: Path
     assert text.startswith("# Job admission on the shared traces")
     assert "window: jobs submitted in days [0, 1)" in text
     assert "| itp-01 | k8s4ai |" in text and "## Fairness per queue" in text
-    assert "## Wall time per replay" in text
+    assert "## Time per replay" in text
     assert (out / "jobs_jct_cdf.png").stat().st_size > 0
     assert (out / "jobs_vs_srpt.png").stat().st_size > 0
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from k8s4ai.backends.sim import job_sweep, jobs
-from k8s4ai.scheduler.admission import workload
+from k8s4ai.scheduler.admission import quota, workload
 from k8s4ai.traces import catalog
 
 
@@ -39,7 +39,7 @@ def checkpointing(write: float, restore: float, interval: float) -> workload.Che
 
 
 def describe(
-    trace: catalog.Trace, sizing: catalog.Sizing, queues: Sequence[Any] = ()
+    trace: catalog.Trace, sizing: catalog.Sizing, queues: Sequence[quota.QueueQuota] = ()
 ) -> dict[str, Any]:
     """What a replay ran on, for JSON and for the lines printed before it."""
     gpu_hours = catalog.work(trace.jobs) / 3600

@@ -321,9 +321,9 @@ def _seconds(flag: str, default: float, text: str) -> Callable[[_F], _F]:
     "trace_spec",
     required=True,
     metavar="NAME|FILE",
-    help="A shared trace (philly, itp-01..05, crux, pollux-1..8, pollux-realistic-1..8), "
-    "synthetic-PROFILE, either with @FROM-TO to keep only days FROM..TO, or a CSV file in "
-    "any of the loaders' formats.",
+    help="A shared trace (philly, itp-01..05, crux, pollux-1..8, pollux-realistic-1..8) or "
+    "synthetic-PROFILE, optionally ending in @FROM-TO to keep only the jobs submitted from "
+    "day FROM to day TO; or a CSV file in any of the loaders' formats.",
 )
 @click.option(
     "--policy",
@@ -455,10 +455,7 @@ def jobs_command(
     click.echo(_jobs_table(list(table.values()), multi_queue=len(scenario.queues) > 1))
     for d in done:
         if d.result is None:
-            click.echo(
-                f"{d.run.policy}: abandoned after {d.wall_seconds:,.0f} s (--time-limit) with "
-                f"{d.completed:,} of {d.total:,} jobs completed"
-            )
+            click.echo(f"{d.run.policy}: {d.state} after {d.wall_seconds:,.0f} s")
     ratio_lines = _ratio_lines(job_report.ratios(table, trace.name))
     if ratio_lines:
         click.echo("")
@@ -467,26 +464,28 @@ def jobs_command(
     click.echo("")
     for path in written:
         click.echo(f"wrote {path}")
+    failed = [d for d in done if d.error is not None]
+    if failed:
+        raise errors.CommandError(
+            "\n".join(f"replay under {d.run.policy} failed: {d.error}" for d in failed)
+        )
 
 
-def _trace_header(s: dict[str, object]) -> str:
+def _trace_header(s: dict[str, Any]) -> str:
     queues = s["queues"]
-    assert isinstance(queues, list)
     lines = [
         f"trace {s['trace']}: {s['jobs']:,} jobs over {s['arrival_span_hours']:,} h, "
         f"{s['gpu_hours_asked']:,} GPU-hours asked, largest job {s['largest_job_gpus']} GPUs "
         f"({s['source']})",
         f"cluster: {s['nodes']} nodes × {s['gpus_per_node']} GPUs = {s['gpus']} GPUs, offered "
-        f"load {100 * float(str(s['offered_load'])):.1f}% (sized by {s['sized_by']}); real size: "
+        f"load {100 * s['offered_load']:.1f}% (sized by {s['sized_by']}); real size: "
         f"{s['real_size']}",
         f"queues: {len(queues)}"
         + (f" in cohort {s['cohort']}" if s["cohort"] else "")
         + (": " + ", ".join(f"{q['name']} {q['nominal_gpus']:g}" for q in queues[:12]))
         + (" ..." if len(queues) > 12 else ""),
     ]
-    notes = s["notes"]
-    assert isinstance(notes, list)
-    lines += [f"note: {n}" for n in notes]
+    lines += [f"note: {n}" for n in s["notes"]]
     return "\n".join(lines)
 
 
@@ -530,7 +529,7 @@ def _ratio_lines(values: dict[str, float | None]) -> list[str]:
 def _write_jobs(
     out: Path,
     trace: catalog.Trace,
-    settings: dict[str, object],
+    settings: dict[str, Any],
     ckpt: workload.Checkpointing,
     table: job_report.Table,
     replays: Sequence[replay.ReplayResult],

@@ -248,7 +248,7 @@ def plot_jct_cdf(
         ax.grid(alpha=0.3)
     for ax in axes[len(names) :]:
         ax.set_visible(False)
-    if names:
+    if names and axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(fontsize="small")
     fig.suptitle(title)
     return _save(fig, path)
@@ -289,7 +289,8 @@ def plot_vs_srpt(path: Path, table: Table, title: str) -> Path:
     ax.yaxis.set_minor_formatter(plain)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(ncols=min(4, len(policies)), fontsize="small")
+    if policies:
+        ax.legend(ncols=min(4, len(policies)), fontsize="small")
     return _save(fig, path)
 
 

@@ -49,11 +49,26 @@ class Run:
 class Done:
     run: Run
     result: replay.ReplayResult | None
-    """None when the run was abandoned at its time limit."""
+    """None when the run was abandoned at its time limit or failed."""
     wall_seconds: float
+    cpu_seconds: float
+    """CPU time of the replay's process: what it cost, whatever else shared the machine."""
     completed: int
-    """Jobs completed (all of them unless abandoned)."""
+    """Jobs completed (all of them unless abandoned or failed)."""
     total: int
+    error: str | None = None
+    """The exception that ended the replay, when one did."""
+
+    @property
+    def state(self) -> str:
+        if self.error is not None:
+            return f"FAILED with {self.error} after {self.completed:,} of {self.total:,} jobs"
+        if self.result is None:
+            return (
+                f"ABANDONED at the time limit with {self.completed:,} of {self.total:,} jobs "
+                "completed"
+            )
+        return "done"
 
 
 class _TooLongError(Exception):
@@ -74,11 +89,11 @@ Listener = Callable[[Progress], None]
 
 
 def execute(scenario: Scenario, run: Run, report: Callable[[float], None] | None = None) -> Done:
-    """One replay; `report(fraction)` follows its completed jobs. A run past its time limit
-    comes back without a result, saying how far it got."""
+    """One replay; `report(fraction)` follows its completed jobs. A run past its time limit,
+    or one that raised, comes back without a result, saying how far it got."""
     last = [0.0]
     completed = [0]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
 
     def progress(finished: int, total: int) -> None:
         completed[0] = finished
@@ -90,6 +105,8 @@ def execute(scenario: Scenario, run: Run, report: Callable[[float], None] | None
             raise _TooLongError
 
     total = len(scenario.jobs)
+    result: replay.ReplayResult | None = None
+    error: str | None = None
     try:
         result = replay.replay(
             scenario.jobs,
@@ -101,8 +118,18 @@ def execute(scenario: Scenario, run: Run, report: Callable[[float], None] | None
             progress,
         )
     except _TooLongError:
-        return Done(run, None, time.perf_counter() - started, completed[0], total)
-    return Done(run, result, time.perf_counter() - started, len(result.outcomes), total)
+        pass
+    except Exception as err:  # a benchmark reports a broken replay instead of losing the rest
+        error = f"{type(err).__name__}: {err}"
+    return Done(
+        run,
+        result,
+        time.perf_counter() - started,
+        time.process_time() - cpu,
+        completed[0] if result is None else len(result.outcomes),
+        total,
+        error,
+    )
 
 
 class _Tracker:
