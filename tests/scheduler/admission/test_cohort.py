@@ -85,6 +85,17 @@ def test_returning_queue_reclaims_by_preemption(policy: str) -> None:
     assert kind(s, "b2") is reasons.Kind.QUOTA, "b is at nominal and a uses its own share"
 
 
+@pytest.mark.parametrize("policy", GANG_POLICIES)
+def test_a_cycle_never_preempts_a_job_it_just_admitted(policy: str) -> None:
+    """b's second job borrows before a's job comes up in the same cycle: a reclaims in the
+    next cycle rather than undoing, at once, a start the cycle just made."""
+    s = b.scheduler(b.nodes(2), cohort(), policy)
+    jobs = [b.job("b1", queue="b"), b.job("b2", queue="b", submitted=1)]
+    result = submit(s, 2, *jobs, b.job("a1", queue="a", submitted=2))
+    assert admitted(result) == ["b1", "b2"] and preempted(result) == {}
+    assert preempted(s.cycle(3)) == {"b2": "reclaim"}
+
+
 @pytest.mark.parametrize("policy", ["besteffort-fifo", "strict-fifo"])
 def test_reclaim_takes_back_no_more_than_needed(policy: str) -> None:
     """b borrows 8 in two jobs of 4; a asks for 4 of its own: the latest borrower is enough.

@@ -481,13 +481,15 @@ class _VictimIndex:
         }
         self._entries: dict[str, tuple[policies.Rank, workload.Job]] | None = None
         self._bounds: tuple[policies.Rank, int] | None = None
+        self._running = list(scheduler.running.values())
+        """Running when the cycle began: jobs it admits are never its victims."""
 
     @property
     def entries(self) -> dict[str, tuple[policies.Rank, workload.Job]]:
         """Ranked on first use: most cycles never look at a victim."""
         if self._entries is None:
             self._entries = {}
-            for job in self.s.running.values():
+            for job in self._running:
                 self.add(job, self.now)
         return self._entries
 
