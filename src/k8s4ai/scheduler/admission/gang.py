@@ -37,13 +37,17 @@ class Placer:
 
     def free_gpus(self, pod: pods.PodRequest | None = None) -> float:
         """Free GPUs (whole-GPU equivalents) on nodes whose model the pod accepts."""
-        rows = None if pod is None else np.flatnonzero(self.snap.allowed_models(pod))
-        free = self.snap.gpu_free if rows is None else self.snap.gpu_free[rows]
+        free = self.snap.gpu_free
+        if pod is not None and pod.num_gpu and pod.gpu_models is not None:
+            free = free[self.snap.allowed_models(pod)]
         return float(free.sum()) / pods.MILLI
 
-    def place(self, job: workload.Workload) -> list[workload.Placed] | Refused:
+    def place(
+        self, job: workload.Workload, explain: bool = True
+    ) -> list[workload.Placed] | Refused:
         """Place at least `gang_size` of the job's pods (all that fit, up to all of them), or
-        none at all."""
+        none at all. A refusal is classified (`classify`) only when `explain`: a what-if
+        that only asks whether the gang fits gets the refusing plugin's word instead."""
         placed: list[workload.Placed] = []
         order = sorted(job.pods, key=lambda p: -p.gpu_request_milli)
         refusal: framework.Refusal | None = None
@@ -59,6 +63,10 @@ class Placer:
             return placed
         self.release(placed)
         assert refusal is not None
+        if not explain:
+            return Refused(
+                reasons.Reason(reasons.Kind.GANG_CANNOT_FIT, str(refusal), refusal.plugin)
+            )
         return Refused(self.classify(job, refusal))
 
     def place_pods(self, job: workload.Workload, count: int) -> list[workload.Placed]:
