@@ -71,17 +71,3 @@ def test_busy_cpu_is_a_wait_not_unschedulable() -> None:
     p.snap.assign(0, hog, ())
     reason = refusal(p, b.job("gpu-job"))
     assert reason.kind is reasons.Kind.FRAGMENTATION, "8 GPUs are free, the CPU beside them is not"
-
-
-def test_a_what_if_refusal_is_not_explained() -> None:
-    """Preemption's what-ifs only ask whether the gang fits: the refusing plugin's word is
-    enough, and the snapshot is left as it was."""
-    p = placer(*b.nodes(1))
-    before = state(p)
-    result = p.place(big_pod(cpu=b.NODE_CPU + 1), explain=False)
-    assert isinstance(result, gang.Refused)
-    assert (result.reason.kind, result.reason.plugin) == (
-        reasons.Kind.GANG_CANNOT_FIT,
-        "ResourceFit",
-    )
-    assert state(p) == before

@@ -322,7 +322,7 @@ class Scheduler:
                 continue
             if self.placer.free_gpus() + 1e-9 < need:
                 continue
-            placed = self.placer.place(wl, explain=False)
+            placed = self.placer.place(wl)
             if not isinstance(placed, gang.Refused):
                 break
         if isinstance(placed, gang.Refused):

@@ -42,12 +42,9 @@ class Placer:
             free = free[self.snap.allowed_models(pod)]
         return float(free.sum()) / pods.MILLI
 
-    def place(
-        self, job: workload.Workload, explain: bool = True
-    ) -> list[workload.Placed] | Refused:
+    def place(self, job: workload.Workload) -> list[workload.Placed] | Refused:
         """Place at least `gang_size` of the job's pods (all that fit, up to all of them), or
-        none at all. A refusal is classified (`classify`) only when `explain`: a what-if
-        that only asks whether the gang fits gets the refusing plugin's word instead."""
+        none at all."""
         placed: list[workload.Placed] = []
         order = sorted(job.pods, key=lambda p: -p.gpu_request_milli)
         refusal: framework.Refusal | None = None
@@ -63,10 +60,6 @@ class Placer:
             return placed
         self.release(placed)
         assert refusal is not None
-        if not explain:
-            return Refused(
-                reasons.Reason(reasons.Kind.GANG_CANNOT_FIT, str(refusal), refusal.plugin)
-            )
         return Refused(self.classify(job, refusal))
 
     def place_pods(self, job: workload.Workload, count: int) -> list[workload.Placed]:
