@@ -71,7 +71,7 @@ def markdown(
         f"every {args.checkpoint_interval:g} s, a victim saves on notice. "
         f"{args.workers} worker processes"
         + (
-            f"; runs abandoned after {args.time_limit:g} s of wall time."
+            f"; replays abandoned after {args.time_limit:g} CPU seconds."
             if args.time_limit
             else "."
         )
@@ -124,7 +124,7 @@ def markdown(
     if abandoned:
         lines += ["## Replays without results", ""]
         lines += [
-            f"- {d.run.scenario} {d.run.policy}: {d.state}, after {d.wall_seconds:,.0f} s; "
+            f"- {d.run.scenario} {d.run.policy}: {d.state}, after {d.cpu_seconds:,.0f} CPU s; "
             "no metrics."
             for d in abandoned
         ]
@@ -173,7 +173,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint-restore", type=float, default=60.0)
     parser.add_argument("--checkpoint-interval", type=float, default=1800.0)
     parser.add_argument(
-        "--time-limit", type=float, default=None, help="abandon a replay after this many s"
+        "--time-limit",
+        type=float,
+        default=None,
+        help="abandon a replay after this many CPU seconds",
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")

@@ -66,3 +66,20 @@ def test_unknown_names_fail_before_anything_runs(scenarios: list[job_sweep.Scena
         job_sweep.run_many(scenarios, [job_sweep.Run("c", "k8s4ai")])
     with pytest.raises(LookupError, match="unknown admission policy 'tetris'"):
         job_sweep.run_many(scenarios, [job_sweep.Run("a", "tetris")])
+
+
+def test_a_replay_past_its_deadline_stops_between_completions() -> None:
+    """The time limit is also checked while ranking, so a policy that keeps swapping jobs
+    without completing any cannot run forever."""
+
+    class Ranker:
+        name = "stub"
+
+        def rank(self, job: object, now: float, share: float) -> tuple[float, ...]:
+            return (now,)
+
+    timed = job_sweep._Timed(Ranker(), deadline=0.0)  # type: ignore[arg-type]
+    assert timed.name == "stub"
+    with pytest.raises(job_sweep._TooLongError):
+        for _ in range(job_sweep._Timed.EVERY):
+            timed.rank(None, 0.0, 0.0)  # type: ignore[arg-type]

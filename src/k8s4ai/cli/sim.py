@@ -385,7 +385,7 @@ def _seconds(flag: str, default: float, text: str) -> Callable[[_F], _F]:
     type=click.FloatRange(min=0, min_open=True),
     default=None,
     metavar="SECONDS",
-    help="Abandon a policy's replay after this much wall time (it is reported, not dropped).",
+    help="Abandon a policy's replay after this much CPU time (it is reported, not dropped).",
 )
 @_workers_option("policies")
 def jobs_command(

@@ -16,7 +16,7 @@ import queue
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Any, TypeAlias, cast
 
 from k8s4ai.backends.sim import jobs as replay
 from k8s4ai.scheduler.admission import policies, quota, workload
@@ -42,7 +42,8 @@ class Run:
     seed: int = 0
     checkpointing: workload.Checkpointing = field(default_factory=workload.Checkpointing)
     time_limit: float | None = None
-    """Wall seconds after which the replay is abandoned (checked at each completion)."""
+    """CPU seconds after which the replay is abandoned: CPU, not wall time, so the limit means
+    the same however busy the machine is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,27 @@ class _TooLongError(Exception):
     pass
 
 
+class _Timed:
+    """The policy, with a look at the CPU clock every `EVERY` rankings, so a replay past its
+    time limit stops even while no job completes (a policy swapping jobs back and forth)."""
+
+    EVERY = 1000
+
+    def __init__(self, policy: policies.Policy, deadline: float) -> None:
+        self._policy = policy
+        self._deadline = deadline
+        self._calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._policy, name)
+
+    def rank(self, job: workload.Job, now: float, share: float) -> policies.Rank:
+        self._calls += 1
+        if self._calls % self.EVERY == 0 and time.process_time() > self._deadline:
+            raise _TooLongError
+        return self._policy.rank(job, now, share)
+
+
 @dataclass(frozen=True, slots=True)
 class Progress:
     finished: int
@@ -101,18 +123,21 @@ def execute(scenario: Scenario, run: Run, report: Callable[[float], None] | None
         if report is not None and (fraction - last[0] >= REPORT_STEP or finished == total):
             last[0] = fraction
             report(fraction)
-        if run.time_limit is not None and time.perf_counter() - started > run.time_limit:
+        if run.time_limit is not None and time.process_time() - cpu > run.time_limit:
             raise _TooLongError
 
     total = len(scenario.jobs)
     result: replay.ReplayResult | None = None
     error: str | None = None
+    policy = policies.get(run.policy)
+    if run.time_limit is not None:
+        policy = cast(policies.Policy, _Timed(policy, cpu + run.time_limit))
     try:
         result = replay.replay(
             scenario.jobs,
             scenario.cluster,
             scenario.queues,
-            policies.get(run.policy),
+            policy,
             run.seed,
             run.checkpointing,
             progress,
