@@ -32,6 +32,7 @@ import json
 import math
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -55,6 +56,28 @@ CPU_PER_GPU_MILLI = 4_000
 MEMORY_PER_GPU_MIB = 65_536
 HIGH_PRIORITY_SHARE = 0.05
 DAY = 86_400.0
+
+
+def revision() -> str:
+    """The commit the scheduler code came from, marked dirty when its sources differ."""
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src/k8s4ai/scheduler"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{rev} (scheduler sources modified)" if dirty else rev
 
 
 def cluster(count: int) -> list[snapshot.NodeSpec]:
@@ -171,6 +194,7 @@ def phase_record(name: str, cycles: Sequence[Timed]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     load_before = [round(x, 2) for x in os.getloadavg()]
+    rev = revision()
     rng = np.random.default_rng(args.seed)
     nodes = cluster(args.nodes)
     total_gpus = args.nodes * GPUS_PER_NODE
@@ -216,6 +240,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "machine": {
             **report.machine(),
+            "revision": rev,
             "load_average_before": load_before,
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
         },
@@ -254,7 +279,7 @@ def markdown(document: dict[str, Any]) -> str:
         "",
         report.machine_line(m),
         "",
-        f"Command: `{m['command']}`",
+        f"Command: `{m['command']}` at revision {m['revision']}.",
         "",
         f"Cluster: {s['nodes']:,} nodes × 8 H100 = {s['gpus']:,} GPUs. {s['queues']} queues in "
         f"{s['cohorts']} cohorts, nominal GPU quotas summing to the cluster, borrowing "
@@ -300,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
         "--profile", default="itp-cluster04", choices=sorted(synthetic_jobs.PROFILES)
     )
     parser.add_argument("--policy", default=policies.DEFAULT)
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--step", type=float, default=300.0)
     parser.add_argument("--arrivals", type=int, default=200)
     parser.add_argument("--seed", type=int, default=42)
