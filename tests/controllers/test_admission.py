@@ -259,6 +259,20 @@ def test_a_gang_that_only_fits_across_racks_waits(store: sqlite.SqliteStore, clo
     assert "needs 6 GPUs in one rack; 6 are free, at most 3 in one rack" in message
 
 
+def test_a_refusal_for_topology_is_not_reused_for_a_job_without_it(
+    store: sqlite.SqliteStore, clock: Clock
+) -> None:
+    """Same pods, one required in a rack: the cycle caches refusals by what placement
+    depends on, and topology is part of it."""
+    apply(store, *nodes(1, 1), queue("team-a", 64))
+    apply(store, testing.gang("rack").gpus(8).count(2).topology(required="rack").build())
+    clock.tick(1)
+    apply(store, testing.gang("spread").gpus(8).count(2).build())
+    settle(store, clock)
+    assert sorted(nodes_of(store, "spread")) == ["n1", "n2"]
+    assert nodes_of(store, "rack") == []
+
+
 def test_a_cordoned_node_takes_no_new_pods(store: sqlite.SqliteStore, clock: Clock) -> None:
     cordoned = testing.node("n2", rack="r1")
     cordoned["spec"]["unschedulable"] = True

@@ -78,16 +78,14 @@ class Placer(gang.Placer):
                 out.setdefault(domain, np.zeros(len(self.snap), dtype=bool))[row] = True
         return out
 
+    def key(self, job: workload.Workload) -> tuple[object, ...]:
+        return (*super().key(job), self.required.get(job.name))
+
     def place(self, job: workload.Workload) -> list[workload.Placed] | gang.Refused:
         level = self.required.get(job.name)
         if level is None:
             return super().place(job)
-        try:
-            return self._place_within(job, level)
-        finally:
-            # A refusal is cached by the cycle per pod shapes and stamp; topology is not in
-            # that key, so move the stamp on rather than let a job without it reuse ours.
-            self.snap.stamp += 1
+        return self._place_within(job, level)
 
     def _place_within(
         self, job: workload.Workload, level: str

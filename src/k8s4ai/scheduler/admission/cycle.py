@@ -138,7 +138,7 @@ class Scheduler:
         blocked: set[str] = set()
         reserved: set[str] = set()
         undo: list[gang.Undo] = []
-        failed: dict[tuple[object, ...], reasons.Reason] = {}
+        failed = _Failed()
         full = False
         smallest = _smallest_from(j.workload.gpus for _, _, j in ranked)
         try:
@@ -224,41 +224,29 @@ class Scheduler:
         now: float,
         result: CycleResult,
         victims: _VictimIndex,
-        failed: dict[tuple[object, ...], reasons.Reason],
+        failed: _Failed,
     ) -> reasons.Reason | None:
         wl = job.workload
         usage = wl.usage()
         check = self.book.check(wl.queue, usage)
         capacity_reason: reasons.Reason | None = None
         if check.mode >= quota.Mode.BORROW:
-            key = (tuple(p.shape for p in wl.pods), wl.gang_size, self.snap.stamp)
-            capacity_reason = failed.get(key)
+            key = self.placer.key(wl)
+            capacity_reason = failed.placing.get(key)
             if capacity_reason is None:
                 placed = self._try_place(job)
                 if isinstance(placed, gang.Refused):
-                    capacity_reason = failed[key] = placed.reason
+                    capacity_reason = failed.placing[key] = placed.reason
                 else:
                     self._start(job, placed, now, now)
                     result.admitted.append(Admitted(job, now))
+                    failed.clear()
                     return None
         if capacity_reason is not None and capacity_reason.kind is reasons.Kind.UNSCHEDULABLE:
             return capacity_reason
-        # A later job of the same shape, queue and priority ranks no better, so it has no
-        # more victims to choose from: once preemption failed for one, skip it for the rest.
-        shapes = tuple(p.shape for p in wl.pods)
-        tried = (
-            "preempt",
-            shapes,
-            wl.gang_size,
-            wl.queue,
-            wl.priority,
-            check.mode,
-            self.snap.stamp,
-        )
-        if tried not in failed:
-            if self._preempt_for(job, rank, check, now, result, victims):
-                return None
-            failed[tried] = capacity_reason or self._quota_reason(job, check)
+        if self._preempt_for(job, rank, check, now, result, victims, failed):
+            failed.clear()
+            return None
         if check.mode < quota.Mode.BORROW:
             return self._quota_reason(job, check)
         assert capacity_reason is not None
@@ -301,37 +289,63 @@ class Scheduler:
         now: float,
         result: CycleResult,
         index: _VictimIndex,
+        failed: _Failed,
     ) -> bool:
+        """Release candidates in order until the job fits, then keep only the victims it
+        needs. Skipped without a what-if when even all candidates gone would leave too few
+        GPUs, or too few nodes with enough whole GPUs for its pods. A later job of the same
+        queue, priority and shape ranks no better, so its candidates are a subset of this
+        one's: once that test fails, it fails for them too until the next admission."""
         wl = job.workload
-        candidates = index.candidates(job, rank, check)
-        if not candidates:
+        hopeless = (wl.queue, wl.priority, check.mode, self.placer.key(wl))
+        if hopeless in failed.hopeless:
             return False
-        need = wl.gpus
-        if need > sum(v.workload.gpus for v, _ in candidates) + self.placer.free_gpus() + 1e-9:
+        candidates = index.candidates(job, rank, check)
+        need, free = wl.gpus, int(self.snap.gpu_free.sum())
+        room = self._room(wl, candidates, free)
+        if room is None:
+            failed.hopeless.add(hopeless)
+            return False
+        tried = (
+            wl.queue,
+            wl.accelerator_class,
+            check.mode,
+            self.placer.key(wl),
+            tuple(v.name for v, _ in candidates),
+        )
+        if tried in failed.preempting:
             return False
         usage = wl.usage()
         chosen: list[tuple[workload.Job, str]] = []
+        uncharged = 0
         placed: list[workload.Placed] | gang.Refused = gang.Refused(
             reasons.Reason(reasons.Kind.GANG_CANNOT_FIT, "")
         )
         for victim, cause in candidates:
             self.placer.release(victim.placed)
-            self.book.uncharge(victim.queue, victim.workload.usage())
+            room.release(victim.placed)
+            free += sum(p.pod.gpu_request_milli for p in victim.placed)
             chosen.append((victim, cause))
-            if self.book.check(wl.queue, usage).mode < quota.Mode.BORROW:
+            if free / pods.MILLI + 1e-9 < need or not room.fits():
                 continue
-            if self.placer.free_gpus() + 1e-9 < need:
+            # Quota is handed back only once the GPUs would do: it costs more than counting.
+            for v, _ in chosen[uncharged:]:
+                self.book.uncharge(v.queue, v.workload.usage())
+            uncharged = len(chosen)
+            if self.book.check(wl.queue, usage).mode < quota.Mode.BORROW:
                 continue
             placed = self.placer.place(wl)
             if not isinstance(placed, gang.Refused):
                 break
         if isinstance(placed, gang.Refused):
-            for victim, _ in reversed(chosen):
+            for victim, _ in reversed(chosen[:uncharged]):
                 self.book.charge(victim.queue, victim.workload.usage())
+            for victim, _ in reversed(chosen):
                 self.placer.restore(victim.placed)
+            failed.preempting.add(tried)
             return False
         self.book.charge(wl.queue, usage)  # spared victims must fit beside the job's quota
-        kept = self._spare(chosen[:-1])
+        kept = self._spare(chosen[:-1], {p.node for p in placed})
         self.book.uncharge(wl.queue, usage)
         chosen = [c for c in chosen if c[0].name not in kept]
         start_at = now
@@ -346,15 +360,34 @@ class Scheduler:
         result.admitted.append(Admitted(job, start_at, tuple(victim_names)))
         return True
 
-    def _spare(self, chosen: Sequence[tuple[workload.Job, str]]) -> set[str]:
+    def _room(
+        self,
+        wl: workload.Workload,
+        candidates: Sequence[tuple[workload.Job, str]],
+        free: int,
+    ) -> gang.Room | None:
+        """None when even with every candidate gone too few GPUs would be free, or too few
+        nodes would have enough whole GPUs for the job's pods."""
+        if not candidates:
+            return None
+        if wl.gpus > sum(v.workload.gpus for v, _ in candidates) + free / pods.MILLI + 1e-9:
+            return None
+        room = gang.Room(self.snap, wl)
+        return room if room.fits_without(p for v, _ in candidates for p in v.placed) else None
+
+    def _spare(self, chosen: Sequence[tuple[workload.Job, str]], taken: set[int]) -> set[str]:
         """Victims the admitted job turned out not to need: put back any whose GPUs are still
-        free and whose queue can take its quota back, last chosen first."""
+        free and whose queue can take its quota back, last chosen first. On a node the job
+        did not take (`taken`), every victim had room before, so it has room again."""
         kept: set[str] = set()
         for victim, _ in reversed(chosen):
             free = all(
-                (self.snap.gpu_free[p.node, list(p.gpus)] >= p.pod.gpu_milli).all()
-                and self.snap.cpu_free[p.node] >= p.pod.cpu_milli
-                and self.snap.memory_free[p.node] >= p.pod.memory_mib
+                p.node not in taken
+                or (
+                    (self.snap.gpu_free[p.node, list(p.gpus)] >= p.pod.gpu_milli).all()
+                    and self.snap.cpu_free[p.node] >= p.pod.cpu_milli
+                    and self.snap.memory_free[p.node] >= p.pod.memory_mib
+                )
                 for p in victim.placed
             )
             if not free:
@@ -470,8 +503,40 @@ def _last_checkpoint(progress: float, interval: float | None) -> float:
     return math.floor(progress / interval) * interval
 
 
+@dataclass(slots=True)
+class _Failed:
+    """What failed since the cycle last admitted a job: the snapshot and the quota book are
+    as they were then (every what-if is undone), so the same attempt would fail again."""
+
+    placing: dict[tuple[object, ...], reasons.Reason] = field(default_factory=dict)
+    """Refusals by placer key."""
+    preempting: set[tuple[object, ...]] = field(default_factory=set)
+    """Preemptions by queue, quota flavor, mode, placer key and candidates in order."""
+    hopeless: set[tuple[object, ...]] = field(default_factory=set)
+    """Preemptions too few candidates could make room for, by queue, priority, mode and
+    placer key."""
+
+    def clear(self) -> None:
+        self.placing.clear()
+        self.preempting.clear()
+        self.hopeless.clear()
+
+
+@dataclass(slots=True)
+class _Victim:
+    job: workload.Job
+    rank: policies.Rank
+    ripe: bool
+    loss: float
+    order: int = 0
+    """Place among all victims by priority, then worst rank, then least loss."""
+    alive: bool = True
+
+
 class _VictimIndex:
-    """Running jobs as potential victims, worst-ranked first, computed once per cycle."""
+    """Running jobs as potential victims, ranked once per cycle and kept by queue: a job only
+    ever preempts in its own queue or from borrowers of its cohort, so it looks at no other
+    queue's jobs, and an order computed once serves every candidate list."""
 
     def __init__(self, scheduler: Scheduler, now: float) -> None:
         self.s = scheduler
@@ -479,38 +544,61 @@ class _VictimIndex:
         self.shares = {
             q: scheduler.book.share(q, scheduler.capacity) for q in scheduler.book.queues
         }
-        self._entries: dict[str, tuple[policies.Rank, workload.Job]] | None = None
-        self._bounds: tuple[policies.Rank, int] | None = None
         self._running = list(scheduler.running.values())
         """Running when the cycle began: jobs it admits are never its victims."""
+        self._built = False
+        self._by_name: dict[str, _Victim] = {}
+        self._by_queue: dict[str, dict[str, _Victim]] = {}
+        self._by_order: list[_Victim] = []
+        self._ripe_worst_first: list[_Victim] = []
+        self._lowest_at = 0
+        self._worst_at = 0
 
-    @property
-    def entries(self) -> dict[str, tuple[policies.Rank, workload.Job]]:
-        """Ranked on first use: most cycles never look at a victim."""
-        if self._entries is None:
-            self._entries = {}
-            for job in self._running:
-                self.add(job, self.now)
-        return self._entries
+    def _build(self) -> None:
+        """On first use: most cycles never look at a victim."""
+        self._built = True
+        if not self.s.policy.gang:
+            return
+        entries: list[_Victim] = []
+        for job in self._running:
+            if job.phase is workload.Phase.RUNNING:
+                rank = self.s.policy.rank(job, self.now, self.shares.get(job.queue, 0.0))
+                entries.append(_Victim(job, rank, self.ripe(job), self.loss(job)))
+        # Stable: equal keys keep the order the jobs started running in.
+        entries.sort(key=lambda v: (v.job.workload.priority, tuple(-x for x in v.rank), v.loss))
+        for order, v in enumerate(entries):
+            v.order = order
+            self._by_name[v.job.name] = v
+            self._by_queue.setdefault(v.job.queue, {})[v.job.name] = v
+        self._by_order = entries
+        self._ripe_worst_first = sorted(
+            (v for v in entries if v.ripe), key=lambda v: v.rank, reverse=True
+        )
+
+    def _alive(self) -> bool:
+        if not self._built:
+            self._build()
+        return bool(self._by_name)
 
     def _worst(self) -> tuple[policies.Rank, int]:
-        """The worst rank and the lowest priority among running jobs: a job ranked no
-        better and of no higher priority can only preempt by reclaiming."""
-        if self._bounds is None:
-            ranks = [rank for rank, job in self.entries.values() if self.ripe(job)]
-            lowest = min((j.workload.priority for _, j in self.entries.values()), default=0)
-            self._bounds = (max(ranks, default=()), lowest)
-        return self._bounds
-
-    def add(self, job: workload.Job, now: float) -> None:
-        if job.phase is workload.Phase.RUNNING and self.s.policy.gang:
-            rank = self.s.policy.rank(job, now, self.shares.get(job.queue, 0.0))
-            self.entries[job.name] = (rank, job)
-            self._bounds = None
+        """The worst rank among ripe running jobs and the lowest priority among all: a job
+        ranked no better and of no higher priority can only preempt by reclaiming."""
+        while self._lowest_at < len(self._by_order) and not self._by_order[self._lowest_at].alive:
+            self._lowest_at += 1
+        ripe = self._ripe_worst_first
+        while self._worst_at < len(ripe) and not ripe[self._worst_at].alive:
+            self._worst_at += 1
+        lowest = (
+            self._by_order[self._lowest_at].job.workload.priority
+            if self._lowest_at < len(self._by_order)
+            else 0
+        )
+        worst = ripe[self._worst_at].rank if self._worst_at < len(ripe) else ()
+        return worst, lowest
 
     def may_preempt(self, job: workload.Job, rank: policies.Rank) -> bool:
         """Whether any running job could be a victim of `job` by priority or rank."""
-        if not self.entries:
+        if not self._alive():
             return False
         worst, lowest = self._worst()
         if job.workload.priority > lowest:
@@ -518,63 +606,58 @@ class _VictimIndex:
         return self.s.policy.preemptive and rank < worst
 
     def remove(self, job: workload.Job) -> None:
-        self.entries.pop(job.name, None)
-        self._bounds = None
+        v = self._by_name.pop(job.name, None)
+        if v is not None:
+            v.alive = False
+            del self._by_queue[job.queue][job.name]
 
     def candidates(
         self, job: workload.Job, rank: policies.Rank, check: quota.Check
     ) -> list[tuple[workload.Job, str]]:
         """Who may be preempted for `job`, in the order to try them: borrowers first, then
-        lower priority, then worst rank, then least work lost."""
+        lower priority, then worst rank, then least work lost. From its own queue: lower
+        priorities, and equal ones it outranks; from other queues of its cohort, only
+        borrowers: all of them when it reclaims, else those it outranks at no higher
+        priority while its queue's share is no larger."""
         s = self.s
         reclaiming = check.mode >= quota.Mode.RECLAIM and check.mode != quota.Mode.BORROW
-        if not self.entries or (not reclaiming and not self.may_preempt(job, rank)):
+        if not self._alive() or (not reclaiming and not self.may_preempt(job, rank)):
             return []
-        out: list[tuple[tuple[object, ...], workload.Job, str]] = []
-        for vrank, victim in self.entries.values():
-            vw = victim.workload
-            cause = self._cause(job, rank, victim, vrank, reclaiming)
-            if cause is None:
+        wl = job.workload
+        priority, preemptive = wl.priority, s.policy.preemptive
+        mine = self.shares.get(wl.queue, 0.0)
+        borrowed: list[tuple[_Victim, str]] = []
+        own: list[tuple[_Victim, str]] = []
+        for queue in s.book.members(wl.queue):
+            bucket = self._by_queue.get(queue)
+            if not bucket:
                 continue
-            borrowing = s.book.is_borrowing(vw.queue)
-            key = (not borrowing, vw.priority, tuple(-x for x in vrank), self.loss(victim))
-            out.append((key, victim, cause))
-        out.sort(key=lambda item: item[0])
-        return [(victim, cause) for _, victim, cause in out]
-
-    def _cause(
-        self,
-        job: workload.Job,
-        rank: policies.Rank,
-        victim: workload.Job,
-        vrank: policies.Rank,
-        reclaiming: bool,
-    ) -> str | None:
-        s = self.s
-        wl, vw = job.workload, victim.workload
-        same_queue = wl.queue == vw.queue
-        if same_queue and vw.priority < wl.priority:
-            return "priority"
-        cohort = s.book.queues[wl.queue].cohort
-        if not same_queue and (cohort is None or s.book.queues[vw.queue].cohort != cohort):
-            return None
-        if not same_queue and reclaiming and s.book.is_borrowing(vw.queue):
-            return "reclaim"
-        if not s.policy.preemptive or not rank < vrank or vw.priority > wl.priority:
-            return None
-        if not same_queue:
-            if not s.book.is_borrowing(vw.queue):
-                return None
-            if self.shares.get(wl.queue, 0.0) > self.shares.get(vw.queue, 0.0):
-                return None
-        # The victim's loss is the delay preemption adds to it (checkpoint, restore, unsaved
-        # work); the preemptor's gain is the wait it avoids, the victim's remaining run,
-        # which on heavy-tailed job lengths is about as long as it has run so far.
-        return "rank" if self.ripe(victim) else None
+            borrowing = s.book.is_borrowing(queue)
+            if queue == wl.queue:
+                out = borrowed if borrowing else own
+                for v in bucket.values():
+                    vp = v.job.workload.priority
+                    if vp < priority:
+                        out.append((v, "priority"))
+                    elif preemptive and vp == priority and v.ripe and rank < v.rank:
+                        out.append((v, "rank"))
+            elif borrowing and reclaiming:
+                borrowed.extend((v, "reclaim") for v in bucket.values())
+            elif borrowing and preemptive and mine <= self.shares.get(queue, 0.0):
+                borrowed.extend(
+                    (v, "rank")
+                    for v in bucket.values()
+                    if v.ripe and v.job.workload.priority <= priority and rank < v.rank
+                )
+        borrowed.sort(key=lambda c: c[0].order)
+        return [(v.job, cause) for v, cause in borrowed + own]
 
     def ripe(self, victim: workload.Job) -> bool:
         """Whether the victim has run long enough that preempting it for rank costs it less
-        than it saves the preemptor."""
+        than it saves the preemptor. The victim's loss is the delay preemption adds to it
+        (checkpoint, restore, unsaved work); the preemptor's gain is the wait it avoids, the
+        victim's remaining run, which on heavy-tailed job lengths is about as long as it has
+        run so far."""
         ran = self.now - victim.started if victim.started is not None else 0.0
         return ran >= self.s.policy.min_run_ratio * self.overhead(victim)
 
