@@ -182,6 +182,12 @@ CASES = {
         "queue team-a admits in strict FIFO order and default/a-head (priority 0) is ahead of it",
         "default/a-head waits: GangCannotFit: needs 24 GPUs for 3 pods at once; 16 are free",
     ), policy="strict-fifo"),
+    "BlockedByHead-reservation": Case(blocked_by_head, "job", (
+        "is Pending: BlockedByHead",
+        "default/a-head, ahead of it in queue team-a, cannot start yet and holds 16 free GPUs",
+        "the first job of queue team-a that cannot start holds the free GPUs it waits for",
+        "the job ahead starting or being deleted",
+    )),
 }
 
 

@@ -36,7 +36,8 @@ def command(target: context.Target, job: str, namespace: str, policy: str) -> No
       Unschedulable    no node could ever hold a pod: waiting will not help
       Preempted        it ran and was preempted (by whom, and what it lost)
       Checkpointing    saving its checkpoint after a preemption
-      BlockedByHead    its queue is strict FIFO and a job ahead of it waits
+      BlockedByHead    a job ahead of it in its queue waits first (strict FIFO, or it
+                       holds the GPUs it waits for)
       BudgetExhausted  a Budget covering it has spent past a blocking threshold
       QueueHeld        its queue's stopPolicy holds new jobs
       QueueNotFound    its queue does not exist (or does not take its namespace)

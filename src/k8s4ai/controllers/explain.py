@@ -200,6 +200,14 @@ def _queue_missing(ctx: Context) -> Facts:
 
 
 def _blocked(ctx: Context) -> Facts:
+    if not ctx.state.scheduler.policy.strict_fifo:
+        return (
+            [
+                f"the first job of queue {ctx.queue} that cannot start holds the free GPUs it "
+                "waits for, and later jobs of the queue do not take them"
+            ],
+            ["the job ahead starting or being deleted", "more GPUs freeing up than it holds"],
+        )
     ahead = explain_capacity.head_of(ctx.state, ctx.gang)
     if ahead is None:
         return ["no job waits ahead of it any more: the next cycle decides again"], []

@@ -136,7 +136,7 @@ class Scheduler:
         )
         victims = _VictimIndex(self, now) if ranked else None
         blocked: set[str] = set()
-        reserved: set[str] = set()
+        reserved: dict[str, reasons.Reason | None] = {}
         undo: list[gang.Undo] = []
         failed = _Failed()
         full = False
@@ -157,16 +157,18 @@ class Scheduler:
                         reason = self._nominate(job, rank, now, result, victims, failed)
                 if reason is None:
                     continue
-                job.reason = reason
-                if self.policy.strict_fifo:
-                    blocked.add(job.queue)
                 capacity = reason.kind in (
                     reasons.Kind.GANG_CANNOT_FIT,
                     reasons.Kind.FRAGMENTATION,
                 )
+                job.reason = (capacity and reserved.get(job.queue)) or reason
+                if self.policy.strict_fifo:
+                    blocked.add(job.queue)
                 if self.policy.reserve and capacity and job.queue not in reserved:
-                    reserved.add(job.queue)
+                    free = int(self.snap.gpu_free.sum())
                     undo.append(self.placer.hold(job.workload))
+                    held = (free - int(self.snap.gpu_free.sum())) / pods.MILLI
+                    reserved[job.queue] = _behind_head(job, held) if held else None
                     failed.clear()
         finally:
             for step in reversed(undo):
@@ -232,11 +234,14 @@ class Scheduler:
         capacity_reason: reasons.Reason | None = None
         if check.mode >= quota.Mode.BORROW:
             key = self.placer.key(wl)
-            capacity_reason = failed.placing.get(key)
-            if capacity_reason is None:
+            cached = failed.placing.get(key)
+            if cached is not None:
+                capacity_reason = gang.told_to(wl, *cached)
+            else:
                 placed = self._try_place(job)
                 if isinstance(placed, gang.Refused):
-                    capacity_reason = failed.placing[key] = placed.reason
+                    capacity_reason = placed.reason
+                    failed.placing[key] = (capacity_reason, wl)
                 else:
                     self._start(job, placed, now, now)
                     result.admitted.append(Admitted(job, now))
@@ -489,6 +494,18 @@ class Scheduler:
         )
 
 
+def _behind_head(head: workload.Job, held: float) -> reasons.Reason:
+    """Why a job of `head`'s queue that GPUs do not fit waits: the free GPUs it would take
+    are held for the head, which goes first."""
+    return reasons.Reason(
+        reasons.Kind.BLOCKED_BY_HEAD,
+        f"{head.name}, ahead of it in queue {head.queue}, cannot start yet and holds "
+        f"{held:g} free GPUs it waits for; jobs behind it do not take them",
+        "Reservation",
+        {"head": head.name, "heldGpus": held},
+    )
+
+
 def _smallest_from(gpus: Iterable[float]) -> list[float]:
     """For each position, the fewest GPUs any job from there to the end asks for."""
     out = list(gpus)
@@ -508,8 +525,10 @@ class _Failed:
     """What failed since the cycle last admitted a job: the snapshot and the quota book are
     as they were then (every what-if is undone), so the same attempt would fail again."""
 
-    placing: dict[tuple[object, ...], reasons.Reason] = field(default_factory=dict)
-    """Refusals by placer key."""
+    placing: dict[tuple[object, ...], tuple[reasons.Reason, workload.Workload]] = field(
+        default_factory=dict
+    )
+    """Refusals by placer key, with the job they were given to."""
     preempting: set[tuple[object, ...]] = field(default_factory=set)
     """Preemptions by queue, quota flavor, mode, placer key and candidates in order."""
     hopeless: set[tuple[object, ...]] = field(default_factory=set)

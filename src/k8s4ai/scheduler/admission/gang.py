@@ -5,6 +5,7 @@ gangs pack onto busy nodes and leave whole nodes free for the next large gang.""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,17 @@ def profile() -> framework.Profile:
 @dataclass(frozen=True, slots=True)
 class Refused:
     reason: reasons.Reason
+
+
+def told_to(
+    job: workload.Workload, reason: reasons.Reason, given: workload.Workload
+) -> reasons.Reason:
+    """A refusal `given` had, for `job`, whose pods are of the same shapes in the same
+    order: a pod it names is `job`'s own."""
+    message = reason.message
+    for theirs, mine in zip(given.pods, job.pods, strict=True):
+        message = message.replace(f"pod {theirs.name} ", f"pod {mine.name} ")
+    return reason if message == reason.message else dataclasses.replace(reason, message=message)
 
 
 class Placer:
