@@ -79,3 +79,23 @@ def test_only_and_errors(root: Path, tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert bad.returncode != 0 and "trace 'crux' is not here" in bad.stderr
+
+
+def test_room_per_trace(root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "room"
+    done = subprocess.run(
+        [
+            sys.executable, str(ROOT / "bench" / "jobs_room.py"), "--traces", str(root),
+            "--out", str(out), "--philly", "philly@0-1", "--workers", "1",
+        ],
+        check=True, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "[3/3] pollux-2" in done.stderr
+    document = json.loads((out / "jobs_room.json").read_text())
+    assert [t["trace"] for t in document["traces"]] == ["philly@0-1", "itp-01", "pollux-2"]
+    for t in document["traces"]:
+        assert set(t["avg_jct_hours"]) == {"fifo", "srpt", "las", "gittins"}
+        assert t["fifo_over_srpt"] >= 1.0 - 1e-9
+    text = (out / "jobs_room.md").read_text()
+    assert text.startswith("# How much room issue 4's JCT targets have")
+    assert "| itp-01 |" in text

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -256,6 +257,8 @@ class PodByPod:
         return None
 
 
+POOLED = -1
+"""The learned history of all size classes together, used until a class has its own."""
 SIZE_CLASSES = (1.0, 4.0, 8.0)
 """Upper GPU counts of the job-size classes whose service distributions are learned apart."""
 
@@ -266,7 +269,10 @@ def size_class(gpus: float) -> int:
 
 def service_grid(first: float = 60.0, step: float = 2.0, points: int = 32) -> np.ndarray:
     """Attained-service points (GPU-seconds) at which ranks may change: 1 GPU-minute up to
-    ~4,000 GPU-years, doubling."""
+    ~4,000 GPU-years, doubling. Finer steps help only when the distribution is known: with a
+    learned one they let estimation noise reorder jobs (on ITP cluster 5, four steps per
+    doubling raised the average JCT by half; with the trace's own distribution given in
+    advance they lowered it by 7 %)."""
     return np.asarray(first * step ** np.arange(points), dtype=np.float64)
 
 
@@ -274,16 +280,22 @@ def service_grid(first: float = 60.0, step: float = 2.0, points: int = 32) -> np
 class LearnedGittins:
     """The k8s4ai default (see the module docstring): serve the job with the highest Gittins
     index of its attained GPU-service, under the distribution of total service learned from
-    the jobs of its size class that have already finished.
+    the jobs of its size class.
 
     The Gittins index of a job that has received `a` is the best, over how much more to
     give it, of (chance it finishes within that) / (expected service spent trying): it is
     the optimal duration-unaware rule for a single server (Gittins; Aalto et al.), behaves
     like least-attained-service where lengths are heavy-tailed and like
-    shortest-remaining-first where they are not, and needs no thresholds to tune. Until a
-    class has `min_samples` finished jobs, its jobs are ranked by attained service alone
-    (plain LAS). The index only changes at grid points, so ranks are piecewise constant
-    and the simulator needs a cycle only when a job crosses one.
+    shortest-remaining-first where they are not, and needs no thresholds to tune.
+
+    The distribution is a Kaplan-Meier estimate over finished jobs and, as censored
+    observations, the service of the jobs still alive. Learning from finished jobs alone
+    feeds on itself: long jobs finish last, so the history says jobs are short, jobs past
+    that length are ranked last and starve, and never finish to correct it (on ITP cluster 5
+    this doubled the gap to SRPT). Until a class has `min_samples` finished jobs, its jobs
+    are ranked by attained service alone (plain LAS). The index only changes at grid
+    points, so ranks are piecewise constant and the simulator needs a cycle only when a job
+    crosses one.
     """
 
     name: str = "k8s4ai"
@@ -293,26 +305,39 @@ class LearnedGittins:
     reserve: bool = True
     min_run_ratio: float = 4.0
     min_samples: int = 30
+    memory: int = 0
+    """Learn from this many most recent finished jobs per class (0: all of them)."""
     grid: np.ndarray = field(default_factory=service_grid)
-    _samples: dict[int, list[float]] = field(default_factory=dict)
+    _finished: dict[int, deque[float]] = field(default_factory=dict)
+    _seen: dict[int, int] = field(default_factory=dict)
+    _alive: dict[str, tuple[int, float]] = field(default_factory=dict)
     _tables: dict[int, tuple[int, list[float]]] = field(default_factory=dict)
     _points: list[float] = field(default_factory=list)
 
     def observe(self, job: workload.Job) -> None:
+        self._alive.pop(job.name, None)
         if job.workload.gpus:
-            cls = size_class(job.workload.gpus)
-            self._samples.setdefault(cls, []).append(job.attained)
+            for key in (size_class(job.workload.gpus), POOLED):
+                if key not in self._finished:
+                    self._finished[key] = deque(maxlen=self.memory or None)
+                self._finished[key].append(job.attained)
+                self._seen[key] = self._seen.get(key, 0) + 1
 
-    def _table(self, cls: int) -> list[float] | None:
-        """Index at each grid point, rebuilt when the class's history grew by an eighth."""
-        samples = self._samples.get(cls, [])
-        if len(samples) < self.min_samples:
+    def _table(self, key: int) -> list[float] | None:
+        """Index at each grid point for a size class (or all jobs pooled), rebuilt after
+        an eighth of its history has been replaced or added."""
+        finished = self._finished.get(key, ())
+        if len(finished) < self.min_samples:
             return None
-        built = self._tables.get(cls)
-        if built is not None and len(samples) < built[0] * 1.125:
+        seen = self._seen[key]
+        built = self._tables.get(key)
+        if built is not None and seen - built[0] < len(finished) / 8:
             return built[1]
-        table: list[float] = gittins_table(np.sort(np.asarray(samples)), self.grid).tolist()
-        self._tables[cls] = (len(samples), table)
+        alive = [a for c, a in self._alive.values() if key in (POOLED, c)]
+        service = np.asarray(list(finished) + alive, dtype=np.float64)
+        ended = np.concatenate((np.ones(len(finished), bool), np.zeros(len(alive), bool)))
+        table: list[float] = gittins_table(service, ended, self.grid).tolist()
+        self._tables[key] = (seen, table)
         return table
 
     def _point(self, attained: float) -> int:
@@ -321,8 +346,14 @@ class LearnedGittins:
         return max(0, bisect.bisect_right(self._points, attained) - 1)
 
     def index(self, job: workload.Job, now: float) -> float:
-        point = self._point(job.attained_at(now))
-        table = self._table(size_class(job.workload.gpus))
+        attained = job.attained_at(now)
+        cls = size_class(job.workload.gpus)
+        if job.workload.gpus:
+            self._alive[job.name] = (cls, attained)
+        point = self._point(attained)
+        table = self._table(cls)
+        if table is None:
+            table = self._table(POOLED)
         value = math.nan if table is None else table[point]
         if math.isnan(value):
             return 1.0 / (self._points[point] + self._points[0])
@@ -341,26 +372,41 @@ class LearnedGittins:
         return now + (self._points[point] - attained) / job.workload.gpus
 
 
-def gittins_table(samples: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Gittins index at each grid point `a` for jobs whose total service is drawn from the
-    sorted `samples`: max over later grid points b of P(S <= b | S > a) / E[min(S, b) - a |
-    S > a]. Points no sample lies beyond get NaN (no information)."""
-    n = len(samples)
-    prefix = np.concatenate(([0.0], np.cumsum(samples)))
-    above = np.searchsorted(samples, grid, side="right")
+def survival(
+    service: np.ndarray, ended: np.ndarray, grid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier estimate of P(S > x) at each grid point, and of its integral from 0 to
+    each grid point. `ended[i]` says whether observation i is a job's total service (True)
+    or only what a job still running has received so far (censored)."""
+    order = np.argsort(service, kind="stable")
+    s, e = service[order], ended[order]
+    times, first = np.unique(s, return_index=True)
+    at_risk = len(s) - first
+    deaths = np.add.reduceat(e.astype(np.float64), first) if len(s) else np.zeros(0)
+    keep = deaths > 0
+    times, factor = times[keep], 1.0 - deaths[keep] / at_risk[keep]
+    after = np.cumprod(factor)
+    before = np.concatenate(([1.0], after[:-1]))
+    area = np.concatenate(([0.0], np.cumsum(before * np.diff(times, prepend=0.0))))
+    k = np.searchsorted(times, grid, side="right")
+    levels = np.concatenate(([1.0], after))[k]
+    starts = np.concatenate(([0.0], times))[k]
+    return levels, area[k] + levels * (grid - starts)
+
+
+def gittins_table(service: np.ndarray, ended: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Gittins index at each grid point `a`: max over later grid points b of
+    P(a < S <= b) / E[min(S, b) - a; S > a], under the Kaplan-Meier estimate of S's
+    distribution (`survival`). NaN where nothing is known to finish beyond `a`."""
+    above, area = survival(service, ended, grid)
     out = np.full(len(grid), np.nan)
-    for i, a in enumerate(grid):
-        lo = above[i]
-        if lo >= n:
-            continue
-        his = above[i + 1 :]
-        b = grid[i + 1 :]
-        if not len(b):
-            continue
-        done = his - lo
-        spent = (prefix[his] - prefix[lo]) - done * a + (n - his) * (b - a)
-        ratio = np.where(spent > 0, done / np.maximum(spent, 1e-12), 0.0)
-        out[i] = float(ratio.max())
+    for i in range(len(grid) - 1):
+        done = above[i] - above[i + 1 :]
+        spent = area[i + 1 :] - area[i]
+        ratio = np.where(spent > 0, done / np.maximum(spent, 1e-300), 0.0)
+        best = float(ratio.max())
+        if best > 0:
+            out[i] = best
     return out
 
 
