@@ -1,0 +1,42 @@
+"""Kubernetes Node objects as the API returns them, for discovery and mock-server tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+H100 = "NVIDIA-H100-80GB-HBM3"
+
+
+def kube_node(
+    name: str,
+    gpus: int = 8,
+    product: str | None = H100,
+    memory_mib: int | None = 81559,
+    rack: str | None = "r1",
+    zone: str | None = "z1",
+    cpu: str = "192",
+    memory: str = "2Ti",
+    **labels: str,
+) -> dict[str, Any]:
+    """A GFD-labelled node; extra labels are given with `__` for `/` and `_` for `.`."""
+    all_labels = {"kubernetes.io/hostname": name}
+    if product is not None:
+        all_labels["nvidia.com/gpu.product"] = product
+        all_labels["nvidia.com/gpu.count"] = str(gpus)
+    if memory_mib is not None:
+        all_labels["nvidia.com/gpu.memory"] = str(memory_mib)
+    if rack is not None:
+        all_labels["k8s4ai.io/rack"] = rack
+    if zone is not None:
+        all_labels["topology.kubernetes.io/zone"] = zone
+    all_labels.update({k.replace("__", "/").replace("_", "."): v for k, v in labels.items()})
+    allocatable: dict[str, str] = {"cpu": cpu, "memory": memory, "pods": "110"}
+    if gpus:
+        allocatable["nvidia.com/gpu"] = str(gpus)
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": all_labels, "uid": f"uid-{name}"},
+        "spec": {},
+        "status": {"allocatable": allocatable, "capacity": dict(allocatable)},
+    }
