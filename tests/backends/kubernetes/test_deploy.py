@@ -1,0 +1,104 @@
+"""deploy/ parses, installs the CRDs `k8s4ai crds` prints, and grants exactly what the code
+calls: a call added without a grant, or a grant nobody calls, fails here, not on a cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from k8s4ai.api import crd, meta
+from k8s4ai.backends.kubernetes import calls
+from k8s4ai.cli import main
+
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
+
+
+def _documents() -> dict[tuple[str, str], dict[str, Any]]:
+    docs: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in sorted(DEPLOY.glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        for doc in yaml.safe_load_all(path.read_text()):
+            key = (doc["kind"], doc["metadata"]["name"])
+            assert key not in docs, f"{path.name}: {key} is defined twice"
+            docs[key] = doc
+    return docs
+
+
+def _expand(rules: list[dict[str, Any]]) -> set[calls.ApiCall]:
+    return {
+        calls.ApiCall(group, res, verb)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for res in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def test_every_manifest_parses_and_kustomize_lists_them_all() -> None:
+    docs = _documents()
+    assert all(doc.get("apiVersion") for doc in docs.values())
+    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+    listed = set(kustomization["resources"])
+    on_disk = {p.name for p in DEPLOY.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == on_disk
+
+
+def test_deploy_crds_are_what_k8s4ai_crds_prints() -> None:
+    result = CliRunner().invoke(main.cli, ["crds"])
+    assert result.exit_code == 0, result.output
+    assert (DEPLOY / "crds.yaml").read_text() == result.output, (
+        "deploy/crds.yaml is stale: regenerate it with `k8s4ai crds > deploy/crds.yaml`"
+    )
+
+
+def test_the_cluster_role_grants_exactly_the_declared_calls() -> None:
+    role = _documents()[("ClusterRole", "k8s4ai-controller")]
+    granted = _expand(role["rules"])
+    missing = sorted(map(str, calls.CLUSTER_CALLS - granted))
+    unused = sorted(map(str, granted - calls.CLUSTER_CALLS))
+    assert (missing, unused) == ([], [])
+
+
+def test_the_lease_role_grants_exactly_the_leader_election_calls() -> None:
+    role = _documents()[("Role", "k8s4ai-leader-election")]
+    assert _expand(role["rules"]) == calls.NAMESPACE_CALLS
+
+
+def test_rbac_names_only_kinds_that_have_a_crd() -> None:
+    plurals = {c["spec"]["names"]["plural"] for c in crd.all_crds()}
+    own = {c.resource.split("/")[0] for c in calls.CLUSTER_CALLS if c.group == meta.API_GROUP}
+    assert own == plurals
+
+
+@pytest.mark.parametrize("binding", ["ClusterRoleBinding", "RoleBinding"])
+def test_bindings_give_the_roles_to_the_controller_service_account(binding: str) -> None:
+    docs = _documents()
+    sa = docs[("ServiceAccount", "k8s4ai-controller")]
+    [bound] = [doc for (kind, _), doc in docs.items() if kind == binding]
+    assert (bound["roleRef"]["kind"], bound["roleRef"]["name"]) in docs
+    assert bound["subjects"] == [
+        {
+            "kind": "ServiceAccount",
+            "name": sa["metadata"]["name"],
+            "namespace": sa["metadata"]["namespace"],
+        }
+    ]
+
+
+def test_the_deployment_runs_as_the_service_account_with_a_lease_and_a_pdb() -> None:
+    docs = _documents()
+    deployment = docs[("Deployment", "k8s4ai-controller")]
+    pod = deployment["spec"]["template"]
+    assert pod["spec"]["serviceAccountName"] == "k8s4ai-controller"
+    assert deployment["spec"]["replicas"] >= 2
+    args = pod["spec"]["containers"][0]["args"]
+    lease_ns = docs[("Role", "k8s4ai-leader-election")]["metadata"]["namespace"]
+    assert f"--leader-elect-lease={lease_ns}/k8s4ai-controller" in args
+    pdb = docs[("PodDisruptionBudget", "k8s4ai-controller")]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    assert pdb["spec"]["minAvailable"] < deployment["spec"]["replicas"]
