@@ -4,16 +4,13 @@ kube-apiserver has (set spec.nodeName once, refuse a stale UID or an already bou
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import kmock
-import kr8s
-import kr8s.asyncio
 import pytest
 import pytest_asyncio
 
-from k8s4ai.backends.kubernetes import binder, calls
+from k8s4ai.backends.kubernetes import binder, calls, transport
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 
@@ -85,17 +82,6 @@ async def server(kmock: kmock.KubernetesEmulator) -> ApiServer:
     return ApiServer(kmock)
 
 
-@pytest_asyncio.fixture()
-async def api(kmock: kmock.KubernetesEmulator) -> AsyncIterator[kr8s.asyncio.Api]:
-    # kr8s asks for `/version/`, kmock serves `/version`.
-    kmock["get /version/"] << {"major": "1", "minor": "31", "gitVersion": "v1.31.0"}
-    client = await kr8s.asyncio.api(url=str(kmock.url))
-    yield client
-    # kr8s has no public close; the operator keeps one client for its lifetime.
-    if client._session is not None:
-        await client._session.aclose()
-
-
 def _gang(*names: str) -> list[binder.Placement]:
     return [
         binder.Placement(binder.PodRef(NS, name, f"uid-{name}"), f"gpu-{i % 2}")
@@ -153,5 +139,5 @@ async def test_a_rollback_that_fails_is_reported(server: ApiServer, api: Any) ->
 
 async def test_a_call_that_rbac_does_not_grant_is_never_made(api: Any) -> None:
     undeclared = calls.ApiCall("", "secrets", "get")
-    with pytest.raises(binder.UndeclaredCallError, match=r"get secrets\.core is not declared"):
-        await binder._request(api, undeclared, "GET", NS, "secrets/x")
+    with pytest.raises(transport.UndeclaredCallError, match=r"get secrets\.core is not declared"):
+        await transport.request(api, undeclared, "GET", "secrets/x", NS)
