@@ -374,6 +374,33 @@ def test_the_smaller_victim_goes_when_it_is_enough() -> None:
     assert preempted(result) == {"small": "priority"}
 
 
+def rank_preemption(victim_gpus: int, ran: float, policy: str = "k8s4ai") -> dict[str, str]:
+    """A job of `victim_gpus` GPUs fills the cluster and has run `ran` seconds when a new
+    1-GPU job, which has had no service and so outranks it, arrives."""
+    s = b.scheduler(b.nodes(victim_gpus // 8), [b.queue("a", gpu=None)], policy)
+    submit(s, 0, b.job("running", gpus=victim_gpus))
+    return preempted(submit(s, ran, b.job("new", gpus=1, submitted=ran)))
+
+
+@pytest.mark.parametrize(
+    ("victim_gpus", "ran", "taken"),
+    [(8, 1200.0, True), (64, 1200.0, False), (64, 7800.0, True), (8, 400.0, False)],
+    ids=["8-gpus-after-20-min", "64-gpus-after-20-min", "64-gpus-after-130-min", "too-soon"],
+)
+def test_rank_preemption_never_loses_more_than_it_gains(
+    victim_gpus: int, ran: float, taken: bool
+) -> None:
+    """The victim loses its GPUs × (checkpoint write + restore) = 120 s × its GPUs; the new
+    job gains its 1 GPU × the wait it avoids, about as long as the victim has run: 8 GPUs
+    lose 960 GPU-s against 1,200 gained, 64 lose 7,680, which only 7,800 s of running
+    outweigh. Before 4 × 120 s of running no victim is taken at all."""
+    assert rank_preemption(victim_gpus, ran) == ({"running": "rank"} if taken else {})
+
+
+def test_a_policy_that_preempts_at_any_cost_still_does() -> None:
+    assert rank_preemption(64, 60.0, "las2d") == {"running": "rank"}
+
+
 # -- (i) a blocked head's reservation ------------------------------------------------------
 
 

@@ -547,6 +547,7 @@ class _Victim:
     rank: policies.Rank
     ripe: bool
     loss: float
+    ran: float
     order: int = 0
     """Place among all victims by priority, then worst rank, then least loss."""
     alive: bool = True
@@ -582,7 +583,8 @@ class _VictimIndex:
         for job in self._running:
             if job.phase is workload.Phase.RUNNING:
                 rank = self.s.policy.rank(job, self.now, self.shares.get(job.queue, 0.0))
-                entries.append(_Victim(job, rank, self.ripe(job), self.loss(job)))
+                ran = self.now - job.started if job.started is not None else 0.0
+                entries.append(_Victim(job, rank, self.ripe(job), self.loss(job), ran))
         # Stable: equal keys keep the order the jobs started running in.
         entries.sort(key=lambda v: (v.job.workload.priority, tuple(-x for x in v.rank), v.loss))
         for order, v in enumerate(entries):
@@ -643,7 +645,7 @@ class _VictimIndex:
         if not self._alive() or (not reclaiming and not self.may_preempt(job, rank)):
             return []
         wl = job.workload
-        priority, preemptive = wl.priority, s.policy.preemptive
+        priority, preemptive, gpus = wl.priority, s.policy.preemptive, wl.gpus
         mine = self.shares.get(wl.queue, 0.0)
         borrowed: list[tuple[_Victim, str]] = []
         own: list[tuple[_Victim, str]] = []
@@ -658,7 +660,13 @@ class _VictimIndex:
                     vp = v.job.workload.priority
                     if vp < priority:
                         out.append((v, "priority"))
-                    elif preemptive and vp == priority and v.ripe and rank < v.rank:
+                    elif (
+                        preemptive
+                        and vp == priority
+                        and v.ripe
+                        and rank < v.rank
+                        and self.worth(v, gpus)
+                    ):
                         out.append((v, "rank"))
             elif borrowing and reclaiming:
                 borrowed.extend((v, "reclaim") for v in bucket.values())
@@ -666,19 +674,29 @@ class _VictimIndex:
                 borrowed.extend(
                     (v, "rank")
                     for v in bucket.values()
-                    if v.ripe and v.job.workload.priority <= priority and rank < v.rank
+                    if v.ripe
+                    and v.job.workload.priority <= priority
+                    and rank < v.rank
+                    and self.worth(v, gpus)
                 )
         borrowed.sort(key=lambda c: c[0].order)
         return [(v.job, cause) for v, cause in borrowed + own]
 
     def ripe(self, victim: workload.Job) -> bool:
-        """Whether the victim has run long enough that preempting it for rank costs it less
-        than it saves the preemptor. The victim's loss is the delay preemption adds to it
-        (checkpoint, restore, unsaved work); the preemptor's gain is the wait it avoids, the
-        victim's remaining run, which on heavy-tailed job lengths is about as long as it has
-        run so far."""
+        """Whether the victim has run long enough that preempting it for rank delays it less
+        than it saves the preemptor. The victim's delay is checkpoint, restore and unsaved
+        work; the preemptor's saving is the wait it avoids, the victim's remaining run,
+        which on heavy-tailed job lengths is about as long as it has run so far."""
         ran = self.now - victim.started if victim.started is not None else 0.0
         return ran >= self.s.policy.min_run_ratio * self.overhead(victim)
+
+    def worth(self, victim: _Victim, gpus: float) -> bool:
+        """Whether preempting `victim` for rank gains a job of `gpus` GPUs at least what the
+        victim loses, in GPU-seconds: the victim's loss is its delay on all its GPUs; the
+        gain is the preemptor's GPUs × the wait it avoids, estimated as in `ripe`. Without
+        it a 1-GPU job could take 64 GPUs from a job that had run only 4 × its overhead. A
+        policy that weighs no cost (`min_run_ratio` 0) preempts regardless."""
+        return not self.s.policy.min_run_ratio or victim.loss <= gpus * victim.ran
 
     def overhead(self, victim: workload.Job) -> float:
         ckpt = victim.workload.checkpointing
