@@ -32,7 +32,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -56,28 +55,6 @@ CPU_PER_GPU_MILLI = 4_000
 MEMORY_PER_GPU_MIB = 65_536
 HIGH_PRIORITY_SHARE = 0.05
 DAY = 86_400.0
-
-
-def revision() -> str:
-    """The commit the scheduler code came from, marked dirty when its sources differ."""
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src/k8s4ai/scheduler"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{rev} (scheduler sources modified)" if dirty else rev
 
 
 def cluster(count: int) -> list[snapshot.NodeSpec]:
@@ -194,7 +171,7 @@ def phase_record(name: str, cycles: Sequence[Timed]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     load_before = [round(x, 2) for x in os.getloadavg()]
-    rev = revision()
+    rev = report.revision(ROOT, "src/k8s4ai/scheduler")
     rng = np.random.default_rng(args.seed)
     nodes = cluster(args.nodes)
     total_gpus = args.nodes * GPUS_PER_NODE

@@ -63,7 +63,7 @@ def markdown(
         "",
         report.machine_line(m),
         "",
-        f"Command: `{m['command']}`",
+        f"Command: `{m['command']}` at revision {m['revision']}.",
         "",
         f"Every trace × every policy; clusters of 8-GPU nodes sized for an offered load of "
         f"{args.load:g} (never smaller than the largest job); seed {args.seed}; checkpointing: "
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
         for d in done
         if d.result is not None
     }
-    m = report.machine()
+    m = {**report.machine(), "revision": report.revision(ROOT)}
     args.out.mkdir(parents=True, exist_ok=True)
     document = {
         "machine": m,

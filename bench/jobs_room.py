@@ -83,7 +83,7 @@ def markdown(rows: list[dict[str, Any]], m: dict[str, Any], command: str) -> str
         "",
         report.machine_line(m),
         "",
-        f"Command: `{command}`",
+        f"Command: `{command}` at revision {m['revision']}.",
         "",
         "Each trace on the GPUs `bench/jobs.py` sizes it to (8-GPU nodes, offered load 0.8, "
         "never smaller than the largest job), as one pool: free preemption, no nodes. "
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
                 file=sys.stderr,
                 flush=True,
             )
-    m = report.machine()
+    m = {**report.machine(), "revision": report.revision(ROOT)}
     command = " ".join(["python", "bench/jobs_room.py", *(argv or sys.argv[1:])])
     ordered = [rows[n] for n in names]
     args.out.mkdir(parents=True, exist_ok=True)

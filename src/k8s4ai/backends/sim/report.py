@@ -11,6 +11,7 @@ import csv
 import os
 import platform
 import shlex
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -197,6 +198,28 @@ def machine() -> dict[str, Any]:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": shlex.join(sys.orig_argv),
     }
+
+
+def revision(checkout: Path, sources: str = "src/k8s4ai") -> str:
+    """The commit a benchmark's code came from, marked when `sources` differ from it."""
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=checkout,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", sources],
+            cwd=checkout,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{rev} ({sources} modified)" if dirty else rev
 
 
 def machine_line(m: Mapping[str, Any]) -> str:
