@@ -7,7 +7,19 @@ from pathlib import Path
 import click
 
 from k8s4ai import __version__
-from k8s4ai.cli import apply, context, crds, delete, describe, explain, get, server, sim, up
+from k8s4ai.cli import (
+    apply,
+    context,
+    cost,
+    crds,
+    delete,
+    describe,
+    explain,
+    get,
+    server,
+    sim,
+    up,
+)
 
 HELP = """k8s4ai: an orchestration plane for AI workloads on Kubernetes.
 
@@ -60,6 +72,7 @@ for command in (
     server.command,
     up.command,
     sim.command,
+    cost.command,
 ):
     cli.add_command(command)
 

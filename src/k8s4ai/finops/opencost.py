@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from k8s4ai.finops import pricing
+from k8s4ai.finops import errors, pricing
 
 CSV_COLUMNS = (
     "EndTimestamp", "InstanceID", "Region", "AssetClass", "InstanceIDField", "InstanceType",
@@ -34,10 +34,8 @@ JSON_RATES: Mapping[str, tuple[pricing.ResourceKind, pricing.Market]] = {
 }
 
 
-class PriceFileError(ValueError):
-    def __init__(self, path: Path, where: str, reason: str) -> None:
-        super().__init__(f"{path}: {where}: {reason}")
-        self.path, self.where, self.reason = path, where, reason
+class PriceFileError(errors.FileError):
+    pass
 
 
 @dataclass(frozen=True, slots=True)
