@@ -134,7 +134,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for share in (False, True)
     ]
     return {
-        "machine": sim_report.machine(),
+        "machine": {
+            **sim_report.machine(),
+            "revision": sim_report.revision(ROOT, "src/k8s4ai/finops"),
+        },
         "settings": {
             "intervals": args.intervals, "days": args.days, "seed": args.seed,
             "repeat": args.repeat, "labels": LABELS,
@@ -163,7 +166,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         sim_report.machine_line(results["machine"]),
         "",
-        f"Command: `{results['machine']['command']}`",
+        f"Command: `{results['machine']['command']}` at revision "
+        f"{results['machine']['revision']}.",
         "",
         "| aggregate | idle | lines | total | idle cost | wall s | CPU s |",
         "|---|---|---:|---:|---:|---:|---:|",
