@@ -121,7 +121,6 @@ class Job:
     progress_from: float | None = None
     """When the current run starts making progress: `started` plus restore time."""
     first_started: float | None = None
-    last_checkpoint: float | None = None
     eligible_at: float = 0.0
     """Not before: a preempted job is still saving its checkpoint until then."""
     service_base: float = 0.0
