@@ -40,3 +40,44 @@ def kube_node(
         "spec": {},
         "status": {"allocatable": allocatable, "capacity": dict(allocatable)},
     }
+
+
+def kube_pod(
+    name: str,
+    namespace: str = "team-a",
+    gpus: int = 8,
+    cpu: str = "16",
+    memory: str = "64Gi",
+    node: str = "",
+    scheduler: str = "k8s4ai",
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+    created: str = "2026-01-01T00:00:00Z",
+    priority: int | None = None,
+) -> dict[str, Any]:
+    """A pod as the API returns it; GPUs as a limit only, as users usually write them."""
+    resources: dict[str, Any] = {"requests": {"cpu": cpu, "memory": memory}}
+    if gpus:
+        resources["limits"] = {"nvidia.com/gpu": str(gpus)}
+    spec: dict[str, Any] = {
+        "schedulerName": scheduler,
+        "containers": [{"name": "main", "image": "trainer", "resources": resources}],
+    }
+    if node:
+        spec["nodeName"] = node
+    if priority is not None:
+        spec["priority"] = priority
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": f"uid-{name}",
+            "labels": labels or {},
+            "annotations": annotations or {},
+            "creationTimestamp": created,
+        },
+        "spec": spec,
+        "status": {"phase": "Pending"},
+    }
