@@ -87,6 +87,14 @@ class Intervals:
     def label_values(self, name: str) -> tuple[str, ...]:
         return self.values.get(name, ())
 
+    def labels_of(self, row: int) -> dict[str, str]:
+        """One row's labels, for reporting on a handful of rows (never in a pass over all)."""
+        return {
+            name: self.values[name][int(codes[row])]
+            for name, codes in self.codes.items()
+            if codes[row] >= 0
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Ledger:
