@@ -70,7 +70,7 @@ def queue(
     return manifest
 
 
-def budget(name: str, queues: list[str], amount: float = 100.0) -> Manifest:
+def budget(name: str, queues: list[str], amount: float = 100.0, **more: Any) -> Manifest:
     spec = {
         "queues": queues,
         "amount": amount,
@@ -78,6 +78,7 @@ def budget(name: str, queues: list[str], amount: float = 100.0) -> Manifest:
             {"percent": 80, "action": "notify"},
             {"percent": 100, "action": "block-new"},
         ],
+        **more,
     }
     return {
         "apiVersion": "k8s4ai.io/v1alpha1",

@@ -1,5 +1,6 @@
 """Budgets as an admission gate: a job waits while a budget that covers it has spent past a
-threshold whose action blocks new work.
+threshold whose action blocks new work, or would pass it with the job's projected cost
+(`budget_spend.projected`: what it costs if it runs its estimated duration).
 
 A budget covers a job when the job's queue is in `spec.queues`, or when its `selector` is
 non-empty and matches the job's labels. It blocks at its lowest `block-new` or `preempt`
@@ -23,6 +24,8 @@ BLOCKING = ("block-new", "preempt")
 class Exhausted:
     source: budget.Budget
     threshold: budget.BudgetThreshold
+    projected: float = 0.0
+    """What the job held would cost; 0 when the budget is past the threshold already."""
 
     @property
     def limit(self) -> float:
@@ -30,10 +33,17 @@ class Exhausted:
 
     def message(self) -> str:
         spec = self.source.spec
+        spent = self.source.status.spent
+        crossing = (
+            f"; this job's projected {self.projected:,.2f} would take it to "
+            f"{spent + self.projected:,.2f}, past"
+            if self.projected
+            else ""
+        )
         return (
-            f"budget {self.source.metadata.name} has spent {self.source.status.spent:,.2f} of "
-            f"{spec.amount:,.2f} {spec.currency} ({spec.period}); its {self.threshold.percent:g}% "
-            f"threshold ({self.limit:,.2f}) blocks new jobs"
+            f"budget {self.source.metadata.name} has spent {spent:,.2f} of "
+            f"{spec.amount:,.2f} {spec.currency} ({spec.period}){crossing}; its "
+            f"{self.threshold.percent:g}% threshold ({self.limit:,.2f}) blocks new jobs"
         )
 
 
@@ -44,34 +54,48 @@ def covers(b: budget.Budget, queue: str, labels: Mapping[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
-def exhausted(b: budget.Budget) -> Exhausted | None:
-    """The lowest blocking threshold the budget's spending has reached, if any."""
+def exhausted(b: budget.Budget, projected: float = 0.0) -> Exhausted | None:
+    """The lowest blocking threshold the budget's spending has reached, or would pass with a
+    job projected to cost `projected`, if any."""
+    spent = b.status.spent
     reached = [
         t
         for t in b.spec.thresholds
-        if t.action in BLOCKING and b.status.spent >= b.spec.amount * t.percent / 100
+        if t.action in BLOCKING
+        and (spent >= (limit := b.spec.amount * t.percent / 100) or spent + projected > limit)
     ]
     if not reached:
         return None
-    return Exhausted(b, min(reached, key=lambda t: t.percent))
+    lowest = min(reached, key=lambda t: t.percent)
+    already = spent >= b.spec.amount * lowest.percent / 100
+    return Exhausted(b, lowest, 0.0 if already else projected)
 
 
 def blocking(
-    budgets: Sequence[budget.Budget], queue: str, labels: Mapping[str, str]
+    budgets: Sequence[budget.Budget],
+    queue: str,
+    labels: Mapping[str, str],
+    projected: float = 0.0,
 ) -> Exhausted | None:
     """The first budget (by name) that covers the job and blocks it."""
     for b in sorted(budgets, key=lambda b: b.metadata.name):
-        hit = exhausted(b) if covers(b, queue, labels) else None
+        hit = exhausted(b, projected) if covers(b, queue, labels) else None
         if hit is not None:
             return hit
     return None
 
 
-def gate(budgets: Sequence[budget.Budget], labels: Mapping[str, Mapping[str, str]]) -> cycle.Gate:
-    """`labels`: each job's labels, by its scheduler name."""
+def gate(
+    budgets: Sequence[budget.Budget],
+    labels: Mapping[str, Mapping[str, str]],
+    projected: Mapping[str, float] | None = None,
+) -> cycle.Gate:
+    """`labels` and `projected` (dollars, see `budget_spend.projected`): each job's, by its
+    scheduler name."""
+    costs = projected or {}
 
     def check(wl: workload.Workload) -> reasons.Reason | None:
-        hit = blocking(budgets, wl.queue, labels.get(wl.name, {}))
+        hit = blocking(budgets, wl.queue, labels.get(wl.name, {}), costs.get(wl.name, 0.0))
         if hit is None:
             return None
         return reasons.Reason(
@@ -81,6 +105,7 @@ def gate(budgets: Sequence[budget.Budget], labels: Mapping[str, Mapping[str, str
             {
                 "budget": hit.source.metadata.name,
                 "spent": hit.source.status.spent,
+                "projected": hit.projected,
                 "limit": hit.limit,
             },
         )

@@ -17,7 +17,12 @@ from datetime import datetime
 import numpy as np
 
 from k8s4ai.api import accelerator, budget, checkpoint, gang, node, queue, resource
-from k8s4ai.controllers import admission_budget, admission_convert, admission_topology
+from k8s4ai.controllers import (
+    admission_budget,
+    admission_convert,
+    admission_topology,
+    budget_spend,
+)
 from k8s4ai.scheduler import pods, snapshot
 from k8s4ai.scheduler.admission import cycle, policies, reasons, workload
 
@@ -47,6 +52,8 @@ class State:
     requeued: dict[str, str] = field(default_factory=dict)
     """Jobs whose status said they ran but whose placement could not be charged, and why."""
     suspended: set[str] = field(default_factory=set)
+    projected: dict[str, float] = field(default_factory=dict)
+    """Each job's projected cost in dollars, as budgets weigh it."""
 
     def node_name(self, row: int) -> str:
         return self.nodes[row].metadata.name
@@ -92,11 +99,17 @@ def build(
         if g.spec.topology is not None and g.spec.topology.required
     }
     labels = {key: g.metadata.labels for key, g in gangs.items()}
+    projected = {
+        key: budget_spend.projected(
+            gangs[key], wl.gpus, classes.get(wl.accelerator_class or "")
+        )
+        for key, wl in workloads.items()
+    }
     held = [name for name, q in queues.items() if q.spec.stop_policy != "None"]
     fenced = {
         row: why for row, n in enumerate(nodes) if (why := admission_convert.fenced(n)) is not None
     }
-    gates = [_namespace_gate(queues, gangs), admission_budget.gate(budgets, labels)]
+    gates = [_namespace_gate(queues, gangs), admission_budget.gate(budgets, labels, projected)]
     sched = cycle.Scheduler(
         specs,
         (admission_convert.queue_quota(q) for q in queues.values()),
@@ -109,6 +122,7 @@ def build(
         sched.snap, np.random.default_rng(seed), nodes, fenced, required
     )
     state = State(sched, nodes, gangs, queues, budgets, workloads, required, fenced)
+    state.projected = projected
     holding = sorted(
         (k for k in workloads if _holds_nodes(gangs[k])),
         key=lambda k: (admission_convert.seconds(gangs[k].status.start_time), k),

@@ -160,7 +160,12 @@ def _checkpointing(ctx: Context) -> Facts:
 
 
 def _budget(ctx: Context) -> Facts:
-    hit = admission_budget.blocking(ctx.state.budgets, ctx.queue, ctx.gang.metadata.labels)
+    hit = admission_budget.blocking(
+        ctx.state.budgets,
+        ctx.queue,
+        ctx.gang.metadata.labels,
+        ctx.state.projected.get(ctx.key, 0.0),
+    )
     if hit is None:
         return ["no budget blocks it any more: the next cycle decides again"], []
     b = hit.source
