@@ -14,7 +14,7 @@ precondition for the same reason.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,19 +84,36 @@ async def delete_pod(api: kr8s.asyncio.Api, pod: PodRef) -> None:
     )
 
 
-async def bind_gang(api: kr8s.asyncio.Api, placements: Sequence[Placement]) -> GangBinding:
+class NotLeadingError(RuntimeError):
+    """This replica lost its Lease: it must not bind."""
+
+
+def _always() -> bool:
+    return True
+
+
+async def bind_gang(
+    api: kr8s.asyncio.Api,
+    placements: Sequence[Placement],
+    may_act: Callable[[], bool] = _always,
+) -> GangBinding:
     """Bind every placement in order; on the first failure, delete the pods bound so far.
 
     Binding in order (not concurrently) keeps the number of pods to roll back at most the
     gang's size minus one and makes the outcome deterministic for the same input.
+    `may_act` is asked before each bind (the leader's `leading`): a replica that lost its
+    Lease midway binds no more and rolls back the pods it bound, which it may still do
+    because the Lease outlives its renew deadline (see `leader`).
     """
     bound: list[Placement] = []
     for placement in placements:
         try:
+            if not may_act():
+                raise NotLeadingError("this replica no longer holds the leader Lease")
             await bind_pod(api, placement)
-        except transport.API_FAILURES as err:
+        except (*transport.API_FAILURES, NotLeadingError) as err:
             rolled_back, failures = await _roll_back(api, [p.pod for p in bound])
-            why = transport.reason(err)
+            why = transport.reason(err) if not isinstance(err, NotLeadingError) else str(err)
             return GangBinding(
                 bound=(),
                 failed=placement,

@@ -35,12 +35,15 @@ async def request(
     namespace: str | None = None,
     body: dict[str, Any] | None = None,
     version: str = "v1",
+    content_type: str = "application/json",
 ) -> dict[str, Any]:
-    """The response body as JSON (empty when there is none)."""
+    """The response body as JSON (empty when there is none). A PATCH names its kind of
+    patch in `content_type` (`application/strategic-merge-patch+json` merges a pod's
+    conditions by type instead of replacing the list)."""
     if call not in DECLARED:
         raise UndeclaredCallError(f"{call} is not declared in backends/kubernetes/calls.py")
     content = None if body is None else json.dumps(body)
-    headers = {"Content-Type": "application/json"} if body is not None else None
+    headers = {"Content-Type": content_type} if body is not None else None
     async with api.call_api(
         method, version=version, namespace=namespace, url=url, content=content, headers=headers
     ) as response:
