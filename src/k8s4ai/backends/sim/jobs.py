@@ -67,6 +67,9 @@ class JobOutcome:
     """Seconds of progress lost to preemptions."""
     idle_held: float
     """GPU-seconds its pods held before the whole job could start (pod-by-pod only)."""
+    held: tuple[tuple[float, float], ...] = ()
+    """[start, end) of each run that held its GPUs: one, plus one per preemption (a victim
+    holds them until its checkpoint is written); what cost accounting charges."""
 
     @property
     def jct(self) -> float:
@@ -119,6 +122,8 @@ class _Replay:
         self.total = len(jobs)
         self.outcomes: list[JobOutcome] = []
         self.lost: dict[str, float] = {}
+        self.runs: dict[str, list[tuple[float, float]]] = {}
+        self.since: dict[str, float] = {}
         self.completions: dict[str, kernel.Handle] = {}
         self.cycle_at: set[float] = set()
         self.watch: dict[str, int] = {}
@@ -159,11 +164,14 @@ class _Replay:
         for p in result.preempted:
             self.completions.pop(p.job.name).cancel()
             self.lost[p.job.name] = self.lost.get(p.job.name, 0.0) + p.lost
+            began = self.since.pop(p.job.name)
+            self.runs.setdefault(p.job.name, []).append((began, p.release_at))
             self._request_cycle(p.release_at)
         for a in result.admitted:
             job = a.job
             assert job.progress_from is not None and job.work is not None
             finish = job.progress_from + max(0.0, job.work - job.done)
+            self.since[job.name] = k.now
             self.completions[job.name] = k.at(finish, self._complete(job.name), COMPLETION)
         for job in [a.job for a in result.admitted] + [p.job for p in result.preempted]:
             self._watch(job, k.now)
@@ -204,6 +212,7 @@ class _Replay:
                     job.preemptions,
                     self.lost.get(name, 0.0),
                     job.idle_held,
+                    (*self.runs.pop(name, ()), (self.since.pop(name), k.now)),
                 )
             )
             del self.scheduler.jobs[name]
