@@ -81,3 +81,35 @@ def kube_pod(
         "spec": spec,
         "status": {"phase": "Pending"},
     }
+
+
+H100_CLASS = "nvidia-h100-80gb-hbm3"
+"""The AcceleratorClass discovery names for H100 nodes."""
+
+
+def kube_queue(name: str, gpus: int, cohort: str | None = None) -> dict[str, Any]:
+    """A k8s4ai Queue as the cluster lists it (with server-set metadata)."""
+    spec: dict[str, Any] = {
+        "quotas": [
+            {"resource": "gpu", "acceleratorClass": H100_CLASS, "nominal": gpus},
+            {"resource": "cpu", "nominal": "1000"},
+            {"resource": "memory", "nominal": "16Ti"},
+        ]
+    }
+    if cohort:
+        spec["cohort"] = cohort
+    return {
+        "apiVersion": "k8s4ai.io/v1alpha1",
+        "kind": "Queue",
+        "metadata": {"name": name, "uid": f"uid-{name}", "generation": 1},
+        "spec": spec,
+    }
+
+
+def gang_pods(gang: str, count: int, queue: str, gpus: int = 4, **kw: Any) -> list[dict[str, Any]]:
+    labels = {"k8s4ai.io/gang": gang, "k8s4ai.io/queue": queue}
+    annotations = {"k8s4ai.io/min-member": str(count)}
+    return [
+        kube_pod(f"{gang}-{i}", gpus=gpus, labels=labels, annotations=annotations, **kw)
+        for i in range(count)
+    ]

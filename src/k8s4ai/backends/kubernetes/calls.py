@@ -47,6 +47,10 @@ GET_LEASE = ApiCall("coordination.k8s.io", "leases", "get")
 CREATE_LEASE = ApiCall("coordination.k8s.io", "leases", "create")
 UPDATE_LEASE = ApiCall("coordination.k8s.io", "leases", "update")
 
+LIST_QUEUES = ApiCall(meta.API_GROUP, "queues", "list")
+LIST_ACCELERATOR_CLASSES = ApiCall(meta.API_GROUP, "acceleratorclasses", "list")
+"""Both among `_own_calls`: the controller reads the Queues and the classes people wrote."""
+
 _READ = ("get", "list", "watch")
 _INVENTORY = ("acceleratorclasses", "topologydomains", "nodes")
 """Kinds that discovery writes from the cluster's Nodes."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -62,3 +63,31 @@ def reason(err: Exception) -> str:
             message = str(err.response.json()["message"])
         return f"{err.response.status_code} {message}"
     return f"{type(err).__name__}: {err}"
+
+
+async def watch(
+    api: kr8s.asyncio.Api,
+    call: calls.ApiCall,
+    url: str,
+    params: dict[str, str],
+    namespace: str | None = None,
+    version: str = "v1",
+) -> AsyncIterator[dict[str, Any]]:
+    """The events of one watch stream until the server ends it. kr8s's own watch is not used:
+    it neither goes through a declared call nor relists on 410 Gone (it retries from the same
+    version), which `reflector` needs to do."""
+    if call not in DECLARED:
+        raise UndeclaredCallError(f"{call} is not declared in backends/kubernetes/calls.py")
+    async with api.call_api(
+        "GET",
+        version=version,
+        namespace=namespace,
+        url=url,
+        stream=True,
+        params={**params, "watch": "true"},
+        timeout=None,
+    ) as response:
+        async for line in response.aiter_lines():
+            if line.strip():
+                event: dict[str, Any] = json.loads(line)
+                yield event

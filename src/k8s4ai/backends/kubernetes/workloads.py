@@ -135,7 +135,7 @@ def gang_of(pod: Mapping[str, Any]) -> tuple[str, str]:
     return meta.get("namespace") or "default", _tag(pod, GANG, POD_GROUP) or meta["name"]
 
 
-def _member(pod: Mapping[str, Any]) -> Member:
+def member(pod: Mapping[str, Any]) -> Member:
     meta = _meta(pod)
     node = (pod.get("spec") or {}).get("nodeName") or ""
     return Member(meta.get("namespace") or "default", meta["name"], meta.get("uid", ""), node)
@@ -150,7 +150,7 @@ def _pod_sets(pods: list[Mapping[str, Any]]) -> dict[str, tuple[dict[str, Any], 
         if name is None:
             key = tuple(sorted(shape.items()))
             name = shapes.setdefault(key, f"pods-{len(shapes)}" if shapes else "pods")
-        sets.setdefault(name, (shape, []))[1].append(_member(pod))
+        sets.setdefault(name, (shape, []))[1].append(member(pod))
     return sets
 
 
