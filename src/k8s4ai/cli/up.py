@@ -16,7 +16,7 @@ from typing import TypeVar
 import click
 
 from k8s4ai.api import manifest, node, queue
-from k8s4ai.cli import context, errors, server, sources
+from k8s4ai.cli import context, errors, server, sources, up_cluster
 from k8s4ai.controllers import admission, runner
 from k8s4ai.scheduler.admission import policies
 from k8s4ai.server import run
@@ -55,6 +55,7 @@ def policy_option(text: str) -> Callable[[Decorated], Decorated]:
 )
 @click.option("--no-examples", is_flag=True, help="Start with only what the store holds.")
 @policy_option("Admission policy: the order jobs are admitted in, and whether it may preempt.")
+@up_cluster.options
 @click.pass_obj
 def command(
     target: context.Target,
@@ -65,6 +66,13 @@ def command(
     examples_dir: Path | None,
     no_examples: bool,
     policy: str,
+    kubeconfig: Path | None,
+    in_cluster: bool,
+    lease: str,
+    lease_duration: str,
+    renew_deadline: str,
+    retry_period: str,
+    identity: str | None,
 ) -> None:
     """Run k8s4ai locally: the API server on the embedded store, the controllers (inventory,
     and admission, which admits and places applied gangs) and an example cluster (2 racks x
@@ -72,7 +80,17 @@ def command(
     training gangs, an inference service behind a ContentRouter, a CheckpointPolicy and
     budgets). Stop it with Ctrl-C; state is kept in the store file (--db) for next time, and
     examples are re-applied without duplicates.
+
+    With --kubeconfig or --in-cluster, k8s4ai instead schedules a Kubernetes cluster's pods
+    (those with schedulerName k8s4ai) as a secondary scheduler, electing a leader among
+    replicas on a Lease; see docs/kubernetes.md.
     """
+    on_cluster = up_cluster.ClusterArgs(
+        kubeconfig, in_cluster, lease, lease_duration, renew_deadline, retry_period, identity
+    )
+    if on_cluster.wanted:
+        up_cluster.run(on_cluster, policy)
+        return
     if target.server:
         raise errors.CommandError("`up` runs its own server; drop --server / K8S4AI_SERVER")
     server.check_host(host)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -229,18 +229,26 @@ class Controller:
             asyncio.create_task(self.nodes.run(stop)),
         ]
         try:
-            await asyncio.gather(self.pods.synced.wait(), self.nodes.synced.wait())
+            await _any(stop, self.pods.synced.wait(), self.nodes.synced.wait())
             while not stop.is_set():
                 self.changed.clear()
                 try:
                     await self.run_once()
                 except transport.API_FAILURES as err:
                     log.warning("scheduling pass failed, retrying: %s", err)
-                waits = [asyncio.create_task(e.wait()) for e in (self.changed, stop)]
-                await asyncio.wait(waits, timeout=period_seconds, return_when="FIRST_COMPLETED")
-                for wait in waits:
-                    wait.cancel()
+                await _any(stop, self.changed.wait(), timeout=period_seconds)
         finally:
             for w in watchers:
                 w.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
+
+
+async def _any(
+    stop: asyncio.Event, *waits: Coroutine[Any, Any, Any], timeout: float | None = None
+) -> None:
+    """Until all of `waits` are done, `stop` is set or `timeout` passes."""
+    tasks = [asyncio.ensure_future(asyncio.gather(*waits)), asyncio.ensure_future(stop.wait())]
+    await asyncio.wait(tasks, timeout=timeout, return_when="FIRST_COMPLETED")
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

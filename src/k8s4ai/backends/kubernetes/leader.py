@@ -149,9 +149,13 @@ class Elector:
         self._valid_until = now + cfg.renew_deadline_seconds
         return True
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Acquire and renew every `retry_seconds` until `stop`."""
+    async def run(self, stop: asyncio.Event, on_acquire: Callable[[], None] | None = None) -> None:
+        """Acquire and renew every `retry_seconds` until `stop`; `on_acquire` is called
+        each time this replica starts leading (a new leader acts at once, not at the next
+        change it happens to see)."""
         while not stop.is_set():
-            await self.attempt()
+            was = self.leading()
+            if await self.attempt() and not was and on_acquire is not None:
+                on_acquire()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.config.retry_seconds)
