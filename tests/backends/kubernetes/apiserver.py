@@ -26,6 +26,7 @@ RESOURCES = (
     kmock.resource("", "v1", "nodes"),
     kmock.resource("", "v1", "events"),
     kmock.resource("coordination.k8s.io", "v1", "leases"),
+    kmock.resource("scheduling.x-k8s.io", "v1alpha1", "podgroups"),
     kmock.resource("k8s4ai.io", "v1alpha1", "queues"),
     kmock.resource("k8s4ai.io", "v1alpha1", "acceleratorclasses"),
 )

@@ -157,3 +157,35 @@ async def test_pending_pods_say_why_once(server: ApiServer, api: Any) -> None:
     writes = len(server.requests)
     await ctl.run_once()
     assert len(server.requests) == writes, "the same reason is not written twice"
+
+
+async def test_a_pod_group_gang_waits_for_its_min_member(server: ApiServer, api: Any) -> None:
+    server.put(
+        "podgroups",
+        {
+            "apiVersion": "scheduling.x-k8s.io/v1alpha1",
+            "kind": "PodGroup",
+            "metadata": {"name": "pg", "namespace": "team-a"},
+            "spec": {"minMember": 3},
+        },
+    )
+    labels = {"scheduling.x-k8s.io/pod-group": "pg", "kueue.x-k8s.io/queue-name": "team-a"}
+    pods = [kube_pod(f"pg-{i}", gpus=4, labels=labels) for i in range(3)]
+    _put(server, pods[:2])
+    ctl = controller.Controller(api)
+    await ctl.pods.relist()
+    await ctl.nodes.relist()
+    await ctl.run_once()
+    assert server.bindings() == []
+    assert pending_message(server, "pg-0") == "waiting for its gang: 2 of at least 3 pods exist"
+    server.put("pods", pods[2])
+    await ctl.pods.relist()
+    result = await ctl.run_once()
+    assert sorted(result.bound["team-a/pg"]) == ["pg-0", "pg-1", "pg-2"]
+
+
+def pending_message(server: ApiServer, pod: str) -> str:
+    found = server.get("pods", "team-a", pod)
+    assert found is not None
+    (cond,) = found["status"]["conditions"]
+    return str(cond["message"])

@@ -47,6 +47,8 @@ GET_LEASE = ApiCall("coordination.k8s.io", "leases", "get")
 CREATE_LEASE = ApiCall("coordination.k8s.io", "leases", "create")
 UPDATE_LEASE = ApiCall("coordination.k8s.io", "leases", "update")
 
+LIST_POD_GROUPS = ApiCall("scheduling.x-k8s.io", "podgroups", "list")
+"""The coscheduling plugin's PodGroups: a gang's `minMember` when its pods name one."""
 LIST_QUEUES = ApiCall(meta.API_GROUP, "queues", "list")
 LIST_ACCELERATOR_CLASSES = ApiCall(meta.API_GROUP, "acceleratorclasses", "list")
 """Both among `_own_calls`: the controller reads the Queues and the classes people wrote."""
@@ -90,6 +92,7 @@ CLUSTER_CALLS: frozenset[ApiCall] = (
             PATCH_POD_STATUS,
             CREATE_EVENT,
             PATCH_EVENT,
+            LIST_POD_GROUPS,
         }
     )
     | _own_calls()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import kr8s
 import kr8s.asyncio
 import pydantic
 
@@ -41,6 +42,7 @@ from k8s4ai.scheduler.admission import policies
 log = logging.getLogger(__name__)
 
 OWN_VERSION = f"{meta.API_GROUP}/{meta.API_VERSION}"
+POD_GROUPS = "scheduling.x-k8s.io/v1alpha1"
 
 
 def wall_clock() -> datetime:
@@ -117,6 +119,24 @@ class Controller:
                 log.warning("%s %s is invalid: %s", kind.kind_name, raw["metadata"]["name"], err)
         return out
 
+    async def _pod_groups(self) -> dict[tuple[str, str], int]:
+        """PodGroups' minMember by (namespace, name); none when their CRD is not installed."""
+        try:
+            listed = await transport.request(
+                self._api, calls.LIST_POD_GROUPS, "GET", "podgroups", version=POD_GROUPS
+            )
+        except kr8s.ServerError as err:
+            if err.response is not None and err.response.status_code == 404:
+                return {}
+            raise
+        out = {}
+        for item in listed.get("items") or []:
+            meta_in = item.get("metadata") or {}
+            size = (item.get("spec") or {}).get("minMember")
+            if isinstance(size, int) and size > 0:
+                out[(meta_in.get("namespace") or "default", meta_in["name"])] = size
+        return out
+
     def _pods(self) -> list[dict[str, Any]]:
         """The watched pods, with the assumed binds the watch has not shown yet."""
         out = []
@@ -143,7 +163,9 @@ class Controller:
         written = await self._list_own(calls.LIST_ACCELERATOR_CLASSES, accelerator.AcceleratorClass)
         inventory = discovery.discover(self.nodes.objects.values(), written, self._config)
         pods = self._pods()
-        sizes = {_split(k): size for k, (size, _) in self.requeued.items()}
+        sizes = await self._pod_groups()
+        for k, (size, _) in self.requeued.items():
+            sizes[_split(k)] = max(size, sizes.get(_split(k), 0))
         found = workloads.gangs(pods, sizes)
         by_key = {admission_convert.job_key(g.gang): g for g in found.gangs}
         objs: list[resource.Resource] = [
