@@ -189,3 +189,20 @@ def pending_message(server: ApiServer, pod: str) -> str:
     assert found is not None
     (cond,) = found["status"]["conditions"]
     return str(cond["message"])
+
+
+async def test_gpus_held_by_other_schedulers_pods_are_not_offered(
+    server: ApiServer, api: Any
+) -> None:
+    theirs = kube_pod("inference", namespace="serving", scheduler="default-scheduler", node="gpu-0")
+    server.put("pods", theirs)
+    _put(server, gang_pods("train", 4, "team-a"))
+    ctl = controller.Controller(api)
+    await ctl.pods.relist()
+    await ctl.nodes.relist()
+    result = await ctl.run_once()
+    assert result.bound == {} and "team-a/train" in result.waiting
+    server.put("pods", theirs | {"status": {"phase": "Succeeded"}})
+    await ctl.pods.relist()
+    result = await ctl.run_once()
+    assert Counter(result.bound["team-a/train"].values()) == {"gpu-0": 2, "gpu-1": 2}

@@ -30,6 +30,7 @@ from k8s4ai.api import accelerator, gang, meta, queue, resource
 from k8s4ai.backends.kubernetes import (
     binder,
     calls,
+    capacity,
     discovery,
     pending,
     reflector,
@@ -161,12 +162,14 @@ class Controller:
         now = self._clock()
         queues = await self._list_own(calls.LIST_QUEUES, queue.Queue)
         written = await self._list_own(calls.LIST_ACCELERATOR_CLASSES, accelerator.AcceleratorClass)
-        inventory = discovery.discover(self.nodes.objects.values(), written, self._config)
         pods = self._pods()
         sizes = await self._pod_groups()
         for k, (size, _) in self.requeued.items():
             sizes[_split(k)] = max(size, sizes.get(_split(k), 0))
         found = workloads.gangs(pods, sizes)
+        ours = {(m.namespace, m.name) for g in found.gangs for m in g.pods}
+        nodes = capacity.left(self.nodes.objects.values(), pods, ours)
+        inventory = discovery.discover(nodes, written, self._config)
         by_key = {admission_convert.job_key(g.gang): g for g in found.gangs}
         objs: list[resource.Resource] = [
             *inventory.nodes,
