@@ -123,3 +123,16 @@ async def test_two_running_electors_never_lead_at_once(server: ApiServer, api: A
         stop_a.set()
         stop_b.set()
         await asyncio.gather(*tasks)
+
+
+async def test_a_leader_that_stops_cleanly_hands_over_at_once(server: ApiServer, api: Any) -> None:
+    clock = Clock()
+    a, b = _pair(api, clock)
+    await a.attempt()
+    assert not await b.attempt()
+    await a.release()
+    assert not a.leading()
+    clock.advance(CONFIG.retry_seconds)
+    assert await b.attempt(), "no need to wait for the Lease to expire"
+    lease = server.get("leases", "k8s4ai-system", "k8s4ai-controller")
+    assert lease is not None and lease["spec"]["leaseTransitions"] == 2

@@ -49,7 +49,7 @@ def _bound(server: ApiServer, gang: str, count: int) -> bool:
 
 def _holder(server: ApiServer) -> str | None:
     lease = server.get("leases", "k8s4ai-system", "k8s4ai-controller")
-    return None if lease is None else str(lease["spec"]["holderIdentity"])
+    return None if lease is None else lease["spec"].get("holderIdentity")
 
 
 async def test_two_replicas_bind_each_gang_once_and_the_standby_takes_over(
@@ -125,3 +125,4 @@ current-context: mock
     assert proc.returncode == 0, text
     assert "as replica-1, acting while it holds the Lease k8s4ai-system/k8s4ai-controller" in text
     assert text.rstrip().endswith("stopped")
+    assert _holder(server) is None, "a clean stop gives the Lease up"

@@ -120,34 +120,63 @@ class Elector:
             "renewTime": stamp,
             "leaseTransitions": int(old.get("leaseTransitions") or 0) + (0 if ours else 1),
         }
-        body: dict[str, Any] = {
-            "apiVersion": VERSION,
-            "kind": "Lease",
-            "metadata": {"name": cfg.name, "namespace": cfg.namespace},
-            "spec": spec,
-        }
         try:
-            if lease is None:
-                await transport.request(
-                    self._api, calls.CREATE_LEASE, "POST", "leases", cfg.namespace, body, VERSION
-                )
-            else:
-                body["metadata"]["resourceVersion"] = lease["metadata"]["resourceVersion"]
-                await transport.request(
-                    self._api,
-                    calls.UPDATE_LEASE,
-                    "PUT",
-                    f"leases/{cfg.name}",
-                    cfg.namespace,
-                    body,
-                    VERSION,
-                )
+            await self._put(lease, spec)
         except kr8s.ServerError as err:
             if err.response is not None and err.response.status_code == 409:
                 return False
             raise
         self._valid_until = now + cfg.renew_deadline_seconds
         return True
+
+    async def _put(self, lease: dict[str, Any] | None, spec: dict[str, Any]) -> None:
+        """Create the Lease, or replace it at the version read (409 if someone wrote since)."""
+        cfg = self.config
+        body: dict[str, Any] = {
+            "apiVersion": VERSION,
+            "kind": "Lease",
+            "metadata": {"name": cfg.name, "namespace": cfg.namespace},
+            "spec": spec,
+        }
+        if lease is None:
+            await transport.request(
+                self._api, calls.CREATE_LEASE, "POST", "leases", cfg.namespace, body, VERSION
+            )
+            return
+        body["metadata"]["resourceVersion"] = lease["metadata"]["resourceVersion"]
+        url = f"leases/{cfg.name}"
+        await transport.request(
+            self._api, calls.UPDATE_LEASE, "PUT", url, cfg.namespace, body, VERSION
+        )
+
+    async def release(self) -> None:
+        """Give the Lease up on a clean stop, as client-go's ReleaseOnCancel does, so a
+        standby takes over at its next retry rather than a whole lease duration later. Call
+        it only once this replica has stopped acting."""
+        if not self.leading():
+            return
+        self._valid_until = None
+        cfg = self.config
+        with contextlib.suppress(*transport.API_FAILURES):
+            lease = await transport.request(
+                self._api,
+                calls.GET_LEASE,
+                "GET",
+                f"leases/{cfg.name}",
+                cfg.namespace,
+                version=VERSION,
+            )
+            old = lease.get("spec") or {}
+            if old.get("holderIdentity") != self.identity:
+                return
+            stamp = _micro_time(self._clock())
+            spec = {
+                "leaseDurationSeconds": 1,
+                "acquireTime": stamp,
+                "renewTime": stamp,
+                "leaseTransitions": old.get("leaseTransitions") or 0,
+            }
+            await self._put(lease, spec)
 
     async def run(self, stop: asyncio.Event, on_acquire: Callable[[], None] | None = None) -> None:
         """Acquire and renew every `retry_seconds` until `stop`; `on_acquire` is called

@@ -51,3 +51,4 @@ async def run(api: kr8s.asyncio.Api, settings: Settings, stop: asyncio.Event) ->
         elector.run(stop, on_acquire=loop.changed.set),
         loop.run(stop, settings.period_seconds),
     )
+    await elector.release()
