@@ -34,10 +34,12 @@ per experiment. Each experiment writes to a volume of 100 GB per GPU of its larg
 mounted from its first job's start to its last job's end and then deleted, except for 30 %
 (drawn) left behind to the month's end: the orphaned volumes findings should catch. GPU
 activity samples (hourly, the last day) give each job a peak activity drawn from a mix: 85 %
-busy (60–98 %), 10 % input-bound (15–50 %), 5 % hung (0–3 %). The trace has no serving, no
-checkpoint listing and no storage reads, so endpoint, checkpoint-bloat and cold-storage
-findings do not arise here (`tests/finops/test_findings.py` covers them). Every random draw
-is seeded by `--seed`.
+busy (60–98 %), 10 % input-bound (15–50 %), 5 % hung (0–3 %); each hourly sample is that
+peak times a level drawn in 0.3–1 (1 at noon), and memory used the same share of its GPUs'
+80 GB. The trace has no serving, no checkpoint listing and no storage reads, so endpoint,
+checkpoint-bloat and cold-storage findings do not arise here (`tests/finops/test_findings.py`
+covers them). The cluster starts the month empty (the trace window's first jobs arrive at
+day 0). Every random draw is seeded by `--seed`.
 
 Writes `finops.json` and `finops.md` to `--out`.
 """
