@@ -91,6 +91,16 @@ def budget_exhausted(store: sqlite.SqliteStore, clock: Clock) -> None:
     apply(store, testing.gang("job").gpus(1).build())
 
 
+def budget_would_cross(store: sqlite.SqliteStore, clock: Clock) -> None:
+    cluster = nodes(1)
+    cluster[0] = testing.accelerator_class("h100", pricePerHour=3.0)
+    apply(store, *cluster, queue("team-a", 64), budget("team-a-budget", ["team-a"], 1000))
+    store.patch("Budget", "team-a-budget", None, {"status": {"spent": 900}}, "status")
+    job = testing.gang("job").gpus(8).build()
+    job["spec"]["estimatedDuration"] = "5h"
+    apply(store, job)
+
+
 def queue_held(store: sqlite.SqliteStore, clock: Clock) -> None:
     apply(store, *nodes(1), queue("team-a", 64, stopPolicy="Hold"),
           testing.gang("job").gpus(1).build())
@@ -166,6 +176,13 @@ CASES = {
         "(1,000.00) blocks new jobs",
         "budget team-a-budget covers it by its queue team-a",
         "raising spec.amount of budget team-a-budget",
+    )),
+    "BudgetExhausted-projected": Case(budget_would_cross, "job", (
+        "is Pending: BudgetExhausted",
+        # 8 GPUs × $3 × 5 h.
+        "budget team-a-budget has spent 900.00 of 1,000.00 USD (monthly); this job's "
+        "projected 120.00 would take it to 1,020.00, past; its 100% threshold (1,000.00)",
+        "budget team-a-budget covers it by its queue team-a",
     )),
     "QueueHeld": Case(queue_held, "job", (
         "is Pending: QueueHeld",
