@@ -18,6 +18,8 @@ from typing import Any
 
 import kmock
 
+GPU = "nvidia.com/gpu"
+
 Key = tuple[str, str | None, str]
 """(plural, namespace, name); namespace None for cluster-scoped kinds."""
 
@@ -57,6 +59,9 @@ class ApiServer:
         self.requests: list[tuple[str, str, str]] = []
         """(method, plural[/subresource], name) of every write, in order."""
         self.watching = 0
+        self.overcommits: list[str] = []
+        """Binds that left a node with more GPUs requested than allocatable (the kubelet
+        would refuse the pod; the real API server accepts the Binding all the same)."""
         self._changed = asyncio.Condition()
         self._generation = 0
         for resource in RESOURCES:
@@ -179,9 +184,32 @@ class ApiServer:
         if pod["spec"].get("nodeName"):
             return status(409, "Conflict", f"pod {key[2]} is already assigned to a node")
         bound = copy.deepcopy(pod)
-        bound["spec"]["nodeName"] = request.data["target"]["name"]
+        node = request.data["target"]["name"]
+        bound["spec"]["nodeName"] = node
         self._commit(key, "MODIFIED", bound)
+        used, allocatable = self.gpus_used(node), self.gpus_allocatable(node)
+        if used > allocatable:
+            self.overcommits.append(f"{node}: {used} of {allocatable} GPUs after {key[2]}")
         return kmock.Response(status=201, payload={"kind": "Status", "status": "Success"})
+
+    def gpus_allocatable(self, node: str) -> int:
+        found = self.get("nodes", None, node)
+        allocatable = ((found or {}).get("status") or {}).get("allocatable") or {}
+        return int(allocatable.get(GPU, 0))
+
+    def gpus_used(self, node: str) -> int:
+        """GPUs requested (or, without a request, limited) by the unfinished pods on `node`."""
+        total = 0
+        for (plural, _, _), pod in self.objects.items():
+            if plural != "pods" or pod["spec"].get("nodeName") != node:
+                continue
+            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            for container in pod["spec"].get("containers") or []:
+                resources = container.get("resources") or {}
+                wanted = {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
+                total += int(wanted.get(GPU, 0))
+        return total
 
     async def _watch(self, plural: str, request: kmock.Request) -> AsyncIterator[bytes]:
         generation = self._generation

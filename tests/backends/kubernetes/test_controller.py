@@ -1,7 +1,7 @@
 """The scheduler loop against an API server over HTTP: it watches Pods and Nodes, binds
-admitted gangs all or nothing, requeues a gang whose bind failed, explains pending pods,
-acts only while leading, and survives watch disconnects without missing or double-binding
-a pod."""
+admitted gangs all or nothing, requeues a gang whose bind failed, rolls back a gang found
+partly bound without overcommitting a node, explains pending pods, acts only while
+leading, and survives watch disconnects without missing or double-binding a pod."""
 
 from __future__ import annotations
 
@@ -144,7 +144,7 @@ async def test_pending_pods_say_why_once(server: ApiServer, api: Any) -> None:
     )
     loner = server.get("pods", "team-a", "loner")
     assert loner is not None and "no queue" in loner["status"]["conditions"][0]["message"]
-    events = [o for (p, _, _), o in server.objects.items() if p == "events"]
+    events = _events(server)
     assert sorted(e["involvedObject"]["name"] for e in events) == [
         "big-0",
         "big-1",
@@ -206,3 +206,98 @@ async def test_gpus_held_by_other_schedulers_pods_are_not_offered(
     await ctl.pods.relist()
     result = await ctl.run_once()
     assert Counter(result.bound["team-a/train"].values()) == {"gpu-0": 2, "gpu-1": 2}
+
+
+def _events(server: ApiServer) -> list[dict[str, Any]]:
+    return [o for (p, _, _), o in server.objects.items() if p == "events"]
+
+
+def _recreated(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pods as their Job controller recreates them: same names, new UIDs, unbound."""
+    for pod in pods:
+        pod["metadata"]["uid"] += "-again"
+    return pods
+
+
+async def test_a_partly_bound_gang_is_rolled_back_and_never_overcommits_a_node(
+    server: ApiServer, api: Any
+) -> None:
+    """Half a gang bound by a leader that stopped, on a cluster with 8 GPUs left: placing
+    the other half as if the bound pods were not there would put it where they are."""
+    server.put("nodes", kube_node("gpu-2", rack="r2"))
+    for name, node in (("serving-0", "gpu-0"), ("serving-2", "gpu-2")):
+        theirs = kube_pod(name, namespace="serving", gpus=4, scheduler="default-scheduler")
+        server.put("pods", theirs | {"spec": {**theirs["spec"], "nodeName": node}})
+    pods = gang_pods("train", 4, "team-a")
+    for pod in pods[:2]:
+        pod["spec"]["nodeName"] = "gpu-1"
+    _put(server, pods)
+    ctl = controller.Controller(api, backoff_seconds=0)
+    async with running(ctl):
+        await until(lambda: bool(server.requests))
+        await asyncio.sleep(0.3)
+        assert server.overcommits == []
+        assert server.bindings() == [], "nothing is bound while the gang is short of pods"
+        assert _nodes(server, *TRAIN)[:2] == [None, None], "its bound pods are deleted"
+        said = [e["message"] for e in _events(server) if e["involvedObject"]["name"] == "train-2"]
+        assert any("partly bound (2 of 4 pods)" in m for m in said), said
+        _put(server, _recreated(gang_pods("train", 2, "team-a")))
+        await until(lambda: all(_nodes(server, *TRAIN)))
+    assert server.overcommits == []
+    assert Counter(_nodes(server, *TRAIN))["gpu-1"] == 2
+    assert {n: server.gpus_used(n) for n in ("gpu-0", "gpu-1", "gpu-2")} == {
+        "gpu-0": 8,
+        "gpu-1": 8,
+        "gpu-2": 8,
+    }
+
+
+async def test_a_replacement_for_a_failed_member_rolls_its_gang_back(
+    server: ApiServer, api: Any
+) -> None:
+    pods = gang_pods("train", 4, "team-a")
+    for pod, node in zip(pods, ("gpu-0", "gpu-0", "gpu-1", "gpu-1"), strict=True):
+        pod["spec"]["nodeName"] = node
+    pods[3]["status"]["phase"] = "Failed"
+    replacement = gang_pods("train", 5, "team-a")[4]
+    _put(server, [*pods, replacement])
+    ctl = controller.Controller(api, backoff_seconds=0)
+    await ctl.pods.relist()
+    await ctl.nodes.relist()
+    result = await ctl.run_once()
+    assert result.rolled_back == {"team-a/train": ("train-0", "train-1", "train-2")}
+    assert result.bound == {} and server.bindings() == []
+    assert _nodes(server, "train-0", "train-1", "train-2") == [None, None, None]
+    assert "partly bound (3 of 4 pods)" in pending_message(server, "train-4")
+    _put(server, _recreated(gang_pods("train", 3, "team-a")))
+    await ctl.pods.relist()
+    result = await ctl.run_once()
+    assert sorted(result.bound["team-a/train"]) == ["train-0", "train-1", "train-2", "train-4"]
+    assert server.overcommits == []
+
+
+async def test_a_rolled_back_gang_waits_for_its_size_whatever_its_min_member(
+    server: ApiServer, api: Any
+) -> None:
+    """A min-member below the gang's size would let the pods left after a rollback be placed
+    alone, and be rolled back again when the others come back."""
+    pods = gang_pods("train", 4, "team-a")
+    for pod in pods:
+        pod["metadata"]["annotations"]["k8s4ai.io/min-member"] = "2"
+    for pod in pods[:2]:
+        pod["spec"]["nodeName"] = "gpu-0"
+    _put(server, pods)
+    ctl = controller.Controller(api, backoff_seconds=0)
+    await ctl.pods.relist()
+    await ctl.nodes.relist()
+    await ctl.run_once()
+    await ctl.pods.relist()
+    result = await ctl.run_once()
+    assert result.bound == {}
+    assert "2 of 4 pods exist" in result.waiting["team-a/train"]
+    _put(server, _recreated(pods[:2]))
+    for pod in pods[:2]:
+        server.put("pods", pod | {"spec": {**pod["spec"], "nodeName": ""}})
+    await ctl.pods.relist()
+    result = await ctl.run_once()
+    assert len(result.bound["team-a/train"]) == 4

@@ -112,7 +112,7 @@ async def bind_gang(
                 raise NotLeadingError("this replica no longer holds the leader Lease")
             await bind_pod(api, placement)
         except (*transport.API_FAILURES, NotLeadingError) as err:
-            rolled_back, failures = await _roll_back(api, [p.pod for p in bound])
+            rolled_back, failures = await roll_back(api, [p.pod for p in bound])
             why = transport.reason(err) if not isinstance(err, NotLeadingError) else str(err)
             return GangBinding(
                 bound=(),
@@ -125,9 +125,11 @@ async def bind_gang(
     return GangBinding(bound=tuple(bound))
 
 
-async def _roll_back(
+async def roll_back(
     api: kr8s.asyncio.Api, pods: Sequence[PodRef]
 ) -> tuple[tuple[PodRef, ...], tuple[RollbackFailure, ...]]:
+    """Delete bound pods so their owner recreates them unbound: the pods deleted, and those
+    that could not be (each with the API's reason), every pod tried even after a failure."""
     done: list[PodRef] = []
     failures: list[RollbackFailure] = []
     for pod in pods:

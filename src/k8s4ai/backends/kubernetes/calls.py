@@ -35,8 +35,9 @@ LIST_PODS = ApiCall("", "pods", "list")
 WATCH_PODS = ApiCall("", "pods", "watch")
 BIND_POD = ApiCall("", "pods/binding", "create")
 DELETE_POD = ApiCall("", "pods", "delete")
-"""Rolls back a pod bound by a gang that failed midway: a bound pod cannot be unbound, and
-its owner (Job, JobSet, LeaderWorkerSet) recreates it unbound."""
+"""Rolls back the bound pods of a gang whose bind failed midway or that was found partly
+bound: a bound pod cannot be unbound, and its owner (Job, JobSet, LeaderWorkerSet) recreates
+it unbound."""
 PATCH_POD_STATUS = ApiCall("", "pods/status", "patch")
 """Sets the PodScheduled condition, which `kubectl describe pod` shows for a pending pod."""
 CREATE_EVENT = ApiCall("", "events", "create")

@@ -11,6 +11,27 @@ leader would have.
 Only a leader acts: a pass is skipped, and a bind stopped, once `leading()` is false.
 Preemption is decided by the cycle but not carried out here yet: a gang admitted on the
 condition that others leave is not bound.
+
+A gang found partly bound (a replacement for a failed member beside members still bound,
+or a leader that stopped between binds) is rolled back: its bound pods are deleted and it
+is placed whole once its owner has recreated them, as after a bind that failed midway.
+Completing it in place (the bound pods charged where they are, only the others placed on
+what is left) was the alternative; rolling back was chosen because it is the one that
+stays easy to trust:
+
+- placement keeps a single path, the admission cycle placing a whole gang on a snapshot
+  where everything else is charged; completing in place would need the cycle to place part
+  of a job around pods it did not choose, with a required topology level (a rack) that must
+  hold both, and quota charged for a job that is half running;
+- until the bound pods are gone they are counted on their nodes as any other scheduler's
+  pods are (`capacity`), so nothing is ever placed on what they hold;
+- a gang is a job whose pods work together: when one member fails, the framework restarts
+  the others from their checkpoint anyway (a collective cannot finish without a rank), so
+  deleting them loses little that was not already lost;
+- a leader that stopped between binds leaves what its own rollback would have undone.
+
+The cost: running members restart, and a pod without an owner is not recreated (its gang
+then waits, saying so), as after a failed bind.
 """
 
 from __future__ import annotations
@@ -61,15 +82,18 @@ class PassResult:
     bound: dict[str, dict[str, str]] = field(default_factory=dict)
     """Pod name -> node, for each gang bound."""
     failed: dict[str, binder.GangBinding] = field(default_factory=dict)
+    rolled_back: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The pods deleted from each gang found partly bound."""
     waiting: dict[str, str] = field(default_factory=dict)
     """Why each gang that was not admitted waits."""
     skipped: bool = False
     """Not leading: nothing was done."""
 
 
-def _split(key: str) -> tuple[str, str]:
-    namespace, name = key.split("/", 1)
-    return namespace, name
+def partly_bound(pod_gang: workloads.PodGang) -> bool:
+    """Some of the gang's pods are bound and some are not."""
+    nodes = [bool(m.node) for m in pod_gang.pods]
+    return any(nodes) and not all(nodes)
 
 
 def _own(kind: type[resource.Resource], raw: dict[str, Any]) -> resource.Resource:
@@ -107,8 +131,9 @@ class Controller:
         self.assumed: dict[str, str] = {}
         """Pod UID -> node, for pods bound but not yet seen bound on the watch."""
         self.requeued: dict[str, tuple[int, float]] = {}
-        """Gangs whose bind failed: their size, which they wait to have again (their owner
-        recreates the pods the rollback deleted), and when they may be bound again."""
+        """Gangs rolled back (a failed bind, or found partly bound): their size, which they
+        wait to have again (their owner recreates the pods the rollback deleted), and the
+        time (seconds) before which they are not bound again."""
 
     async def _list_own(self, call: calls.ApiCall, kind: type[resource.Resource]) -> list[Any]:
         listed = await transport.request(self._api, call, "GET", kind.plural, version=OWN_VERSION)
@@ -163,22 +188,32 @@ class Controller:
         queues = await self._list_own(calls.LIST_QUEUES, queue.Queue)
         written = await self._list_own(calls.LIST_ACCELERATOR_CLASSES, accelerator.AcceleratorClass)
         pods = self._pods()
-        sizes = await self._pod_groups()
-        for k, (size, _) in self.requeued.items():
-            sizes[_split(k)] = max(size, sizes.get(_split(k), 0))
-        found = workloads.gangs(pods, sizes)
-        ours = {(m.namespace, m.name) for g in found.gangs for m in g.pods}
+        found = workloads.gangs(pods, await self._pod_groups())
+        raw = {(p["metadata"].get("namespace"), p["metadata"]["name"]): p for p in pods}
+        self._forget_requeued(pods)
+        admit: list[workloads.PodGang] = []
+        for candidate in found.gangs:
+            key = admission_convert.job_key(candidate.gang)
+            if partly_bound(candidate):
+                await self._roll_back(key, candidate, raw, result, now)
+            elif why := self._held(key, candidate, now):
+                result.waiting[key] = why
+                await self._explain(candidate.pods, raw, why, now)
+            else:
+                admit.append(candidate)
+        # Bound pods of a gang being rolled back are not "ours": they are taken off their
+        # nodes like any other scheduler's pods until they are gone.
+        ours = {(m.namespace, m.name) for g in admit for m in g.pods}
         nodes = capacity.left(self.nodes.objects.values(), pods, ours)
         inventory = discovery.discover(nodes, written, self._config)
-        by_key = {admission_convert.job_key(g.gang): g for g in found.gangs}
+        by_key = {admission_convert.job_key(g.gang): g for g in admit}
         objs: list[resource.Resource] = [
             *inventory.nodes,
             *written,
             *inventory.accelerator_classes,
             *queues,
-            *(g.gang for g in found.gangs),
+            *(g.gang for g in admit),
         ]
-        raw = {(p["metadata"].get("namespace"), p["metadata"]["name"]): p for p in pods}
         for change in admission.plan(objs, now, self._policy, self._seed):
             obj = change.object
             if not isinstance(obj, gang.GangSchedulingGroup):
@@ -221,10 +256,65 @@ class Controller:
             for p in outcome.bound:
                 self.assumed[p.pod.uid or ""] = p.node
             result.bound[key] = {p.pod.name: p.node for p in outcome.bound}
+            self.requeued.pop(key, None)
             return
         result.failed[key] = outcome
+        self._requeue(key, len(pod_gang.pods))
         log.warning("gang %s requeued: %s", key, outcome.reason)
         self.changed.set()
+
+    def _requeue(self, key: str, size: int) -> None:
+        self.requeued[key] = (size, self._clock().timestamp() + self._backoff)
+
+    def _held(self, key: str, pod_gang: workloads.PodGang, now: datetime) -> str:
+        """Why a rolled-back gang is not placed yet ("" once it may be): its owner has not
+        recreated every pod the rollback deleted, or its back-off has not passed. Checked
+        here rather than through min-member, which an annotation smaller than the gang
+        would override, letting half of it be placed and rolled back again."""
+        if key not in self.requeued:
+            return ""
+        size, not_before = self.requeued[key]
+        have = len(pod_gang.pods)
+        if have < size:
+            return (
+                f"rolled back: waiting for its owner to recreate its deleted pods "
+                f"({have} of {size} pods exist)"
+            )
+        if now.timestamp() < not_before:
+            return "rolled back: placed again after a back-off"
+        return ""
+
+    def _forget_requeued(self, pods: Sequence[dict[str, Any]]) -> None:
+        """A gang none of whose pods is left (its job was deleted) waits for nothing."""
+        present = {"/".join(workloads.gang_of(p)) for p in pods if workloads.ours(p)}
+        for key in [k for k in self.requeued if k not in present]:
+            del self.requeued[key]
+
+    async def _roll_back(
+        self,
+        key: str,
+        pod_gang: workloads.PodGang,
+        raw: dict[tuple[str | None, str], dict[str, Any]],
+        result: PassResult,
+        now: datetime,
+    ) -> None:
+        """Delete the bound pods of a partly bound gang and requeue it whole (the module
+        docstring says why rather than completing it in place)."""
+        if not self._leading():
+            return
+        bound = [binder.PodRef(m.namespace, m.name, m.uid) for m in pod_gang.pods if m.node]
+        waiting = [m for m in pod_gang.pods if not m.node]
+        deleted, failures = await binder.roll_back(self._api, bound)
+        for failure in failures:
+            log.warning("gang %s: could not delete %s: %s", key, failure.pod, failure.reason)
+        self._requeue(key, len(pod_gang.pods))
+        result.rolled_back[key] = tuple(p.name for p in deleted)
+        why = (
+            f"its gang was partly bound ({len(bound)} of {len(pod_gang.pods)} pods): the "
+            f"bound pods are deleted so the gang is placed whole once they are recreated"
+        )
+        result.waiting[key] = why
+        await self._explain(waiting, raw, why, now)
 
     async def _explain(
         self,

@@ -16,7 +16,8 @@ gang in whichever convention the tool that made them speaks:
   `spec.priority` among the pods (set by the PriorityClass admission plugin).
 
 A pod bound already (`spec.nodeName`) makes its gang Running there, so a restarted scheduler
-(or a standby that takes over) charges it instead of binding it twice.
+(or a standby that takes over) charges it instead of binding it twice. A gang only partly
+bound is not placed from here: the controller rolls it back (see `controller`).
 """
 
 from __future__ import annotations
