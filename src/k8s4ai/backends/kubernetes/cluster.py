@@ -15,6 +15,7 @@ async def read_inventory(
     known_classes: Sequence[accelerator.AcceleratorClass] = (),
     config: discovery.DiscoveryConfig | None = None,
 ) -> discovery.Inventory:
-    """One list of all Nodes, discovered; the watch that keeps it current is not built yet."""
+    """One list of all Nodes, discovered: a look at a cluster without running the loop
+    (the loop keeps its own copy current by list and watch, see `reflector`)."""
     listed = await transport.request(api, calls.LIST_NODES, "GET", "nodes")
     return discovery.discover(listed.get("items") or [], known_classes, config)
