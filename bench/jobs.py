@@ -28,14 +28,6 @@ from k8s4ai.traces import catalog, openb
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT.parent / "shared" / "traces"
-PHILLY_WINDOW = "philly@35-42"
-"""What stands for `philly` by default: see `--philly` and the md's notes."""
-
-
-def trace_names(root: Path, only: str | None, philly: str) -> list[str]:
-    """The shared traces present, or the ones named; `philly` stands for `philly`."""
-    names = catalog.available(root) if only is None else [n.strip() for n in only.split(",")]
-    return [philly if n == "philly" else n for n in names if n]
 
 
 def show(progress: job_sweep.Progress) -> None:
@@ -163,9 +155,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--policies", default=None, help="comma-separated [default: all]")
     parser.add_argument(
         "--philly",
-        default=PHILLY_WINDOW,
+        default=job_traces.BENCH_PHILLY,
         help="what the name `philly` replays, e.g. `philly` for the whole trace "
-        f"[default: {PHILLY_WINDOW}]",
+        f"[default: {job_traces.BENCH_PHILLY}]",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--load", type=float, default=catalog.DEFAULT_LOAD)
@@ -190,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     except policies.UnknownPolicyError as err:
         sys.exit(f"error: {err}")
-    names = trace_names(args.traces, args.only, args.philly)
+    names = job_traces.bench_traces(args.traces, args.only, args.philly)
     if not names:
         sys.exit(
             f"error: no shared job traces in {args.traces} (known: {', '.join(catalog.SHARED)})"

@@ -34,19 +34,13 @@ from typing import Any
 import numpy as np
 
 from k8s4ai.backends.sim import pooled, report
+from k8s4ai.cli import job_traces
 from k8s4ai.traces import catalog, openb
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT.parent / "shared" / "traces"
-PHILLY_WINDOW = "philly@35-42"
-"""Same default as `bench/jobs.py`, so the two tables describe the same replays."""
 FIFO_TARGET = 1.6
 SRPT_TARGET = 1.15
-
-
-def trace_names(root: Path, only: str | None, philly: str) -> list[str]:
-    names = catalog.available(root) if only is None else [n.strip() for n in only.split(",")]
-    return [philly if n == "philly" else n for n in names if n]
 
 
 def run_trace(name: str, root: Path, load: float, seed: int) -> dict[str, Any]:
@@ -121,7 +115,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--traces", type=Path, default=TRACES, help="shared traces folder")
     parser.add_argument("--only", default=None, help="comma-separated trace names [all]")
     parser.add_argument(
-        "--philly", default=PHILLY_WINDOW, help=f"what `philly` replays [{PHILLY_WINDOW}]"
+        "--philly",
+        default=job_traces.BENCH_PHILLY,
+        help=f"what `philly` replays [{job_traces.BENCH_PHILLY}]",
     )
     parser.add_argument("--load", type=float, default=catalog.DEFAULT_LOAD)
     parser.add_argument("--seed", type=int, default=0)
@@ -129,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
 
-    names = trace_names(args.traces, args.only, args.philly)
+    names = job_traces.bench_traces(args.traces, args.only, args.philly)
     if not names:
         sys.exit(f"error: no shared job traces in {args.traces}")
     rows: dict[str, dict[str, Any]] = {}

@@ -5,11 +5,23 @@ simulator's `ReplayJob`s (the backends may not read traces), shared by `k8s4ai s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from k8s4ai.backends.sim import job_sweep, jobs
 from k8s4ai.scheduler.admission import quota, workload
 from k8s4ai.traces import catalog
+
+BENCH_PHILLY = "philly@35-42"
+"""What `philly` stands for in the job benchmarks: one week at 80 % of its own size, since a
+whole-trace replay is two months of overload (docs/jobs.md)."""
+
+
+def bench_traces(root: Path, only: str | None, philly: str) -> list[str]:
+    """The shared traces present under `root`, or the ones named in `only` (comma-separated);
+    the name `philly` stands for `philly`."""
+    names = catalog.available(root) if only is None else [n.strip() for n in only.split(",")]
+    return [philly if n == "philly" else n for n in names if n]
 
 
 def replay_jobs(trace: catalog.Trace) -> tuple[jobs.ReplayJob, ...]:
