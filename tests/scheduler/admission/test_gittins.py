@@ -90,10 +90,3 @@ def test_class_without_history_uses_all_classes_pooled() -> None:
     empty = policies.LearnedGittins()
     assert _index(empty, 8, 0.0) == pytest.approx(1 / (GRID[0] + GRID[0]))
 
-
-def test_memory_keeps_only_the_most_recent_jobs() -> None:
-    policy = policies.LearnedGittins(memory=40)
-    for i in range(100):
-        _finished(policy, f"j{i}", 1, float(i))
-    assert list(policy._finished[0]) == [float(i) for i in range(60, 100)]
-    assert policy._seen[0] == 100

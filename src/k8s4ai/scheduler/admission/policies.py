@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -305,11 +304,8 @@ class LearnedGittins:
     reserve: bool = True
     min_run_ratio: float = 4.0
     min_samples: int = 30
-    memory: int = 0
-    """Learn from this many most recent finished jobs per class (0: all of them)."""
     grid: np.ndarray = field(default_factory=service_grid)
-    _finished: dict[int, deque[float]] = field(default_factory=dict)
-    _seen: dict[int, int] = field(default_factory=dict)
+    _finished: dict[int, list[float]] = field(default_factory=dict)
     _alive: dict[str, tuple[int, float]] = field(default_factory=dict)
     _tables: dict[int, tuple[int, list[float]]] = field(default_factory=dict)
     _points: list[float] = field(default_factory=list)
@@ -318,26 +314,22 @@ class LearnedGittins:
         self._alive.pop(job.name, None)
         if job.workload.gpus:
             for key in (size_class(job.workload.gpus), POOLED):
-                if key not in self._finished:
-                    self._finished[key] = deque(maxlen=self.memory or None)
-                self._finished[key].append(job.attained)
-                self._seen[key] = self._seen.get(key, 0) + 1
+                self._finished.setdefault(key, []).append(job.attained)
 
     def _table(self, key: int) -> list[float] | None:
-        """Index at each grid point for a size class (or all jobs pooled), rebuilt after
-        an eighth of its history has been replaced or added."""
-        finished = self._finished.get(key, ())
+        """Index at each grid point for a size class (or all jobs pooled), rebuilt when its
+        finished jobs grew by an eighth."""
+        finished = self._finished.get(key, [])
         if len(finished) < self.min_samples:
             return None
-        seen = self._seen[key]
         built = self._tables.get(key)
-        if built is not None and seen - built[0] < len(finished) / 8:
+        if built is not None and len(finished) < built[0] * 1.125:
             return built[1]
         alive = [a for c, a in self._alive.values() if key in (POOLED, c)]
-        service = np.asarray(list(finished) + alive, dtype=np.float64)
+        service = np.asarray(finished + alive, dtype=np.float64)
         ended = np.concatenate((np.ones(len(finished), bool), np.zeros(len(alive), bool)))
         table: list[float] = gittins_table(service, ended, self.grid).tolist()
-        self._tables[key] = (seen, table)
+        self._tables[key] = (len(finished), table)
         return table
 
     def _point(self, attained: float) -> int:
