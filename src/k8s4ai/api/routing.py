@@ -14,7 +14,9 @@ from pydantic import Field, model_validator
 from k8s4ai.api import meta, resource
 from k8s4ai.api.units import Duration
 
-RoutingPolicy = Literal["prefix-cache-aware", "least-load", "power-of-two", "round-robin", "random"]
+RoutingPolicy = Literal[
+    "prefix-cache-aware", "least-load", "power-of-two", "round-robin", "random", "consistent-hash"
+]
 
 
 class ContentRouterSpec(meta.Model):
@@ -36,6 +38,11 @@ class ContentRouterSpec(meta.Model):
         default=1.5, ge=1, description="Load ratio beyond which least-load wins"
     )
     max_tree_size: int = Field(default=2**24, ge=1, description="Prefix entries per replica")
+    cache_tokens_per_replica: int | None = Field(
+        default=None,
+        ge=1,
+        description="KV-cache tokens one replica holds; the router forgets blocks as it would",
+    )
     eviction_interval: Duration = Field(default_factory=lambda: Duration("60s"))
     lora_affinity: bool = True
     port: int = Field(default=8000, ge=1, le=65535)

@@ -16,6 +16,7 @@ from k8s4ai.cli import (
     describe,
     explain,
     get,
+    router,
     server,
     sim,
     up,
@@ -31,6 +32,7 @@ Start here:
   k8s4ai apply -f examples/         create or update objects from manifests
   k8s4ai describe gang NAME -n NS   show one object, its conditions and events
   k8s4ai explain NAME -n NS         why a job is pending and what would let it start
+  k8s4ai router --endpoint URL ...  route LLM requests to the replica holding their prefix
 
 Commands talk to the embedded store file (--db) unless --server names a running server.
 """
@@ -73,6 +75,7 @@ for command in (
     up.command,
     sim.command,
     cost.command,
+    router.command,
 ):
     cli.add_command(command)
 

@@ -1,0 +1,126 @@
+"""`k8s4ai router`: serve one ContentRouter in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+
+import click
+import pydantic
+
+from k8s4ai.api import inference, routing
+from k8s4ai.cli import context, errors
+from k8s4ai.router import app, config, policies
+from k8s4ai.store import errors as store_errors
+
+HELP = """Route OpenAI-compatible requests to inference replicas, following their prompt caches.
+
+\b
+Examples:
+  k8s4ai router --endpoint http://127.0.0.1:8001 --endpoint http://127.0.0.1:8002
+  k8s4ai router --from chat -n ml --port 8080      the ContentRouter `chat` in namespace ml
+  k8s4ai router --endpoint URL --policy round-robin --cache-tokens-per-replica 262144
+
+Serves /v1/completions, /v1/chat/completions (streams pass through as they come),
+/v1/models, /health and /metrics. Replicas come only from --endpoint or the ContentRouter;
+a request cannot choose where it goes.
+"""
+
+
+def _from_store(target: context.Target, name: str, namespace: str) -> routing.ContentRouterSpec:
+    with context.connect(target) as store:
+        try:
+            found = store.get(routing.ContentRouter.kind_name, name, namespace)
+        except store_errors.StoreError as err:
+            raise errors.from_store(err) from None
+        assert isinstance(found, routing.ContentRouter)
+        spec = found.spec
+        if spec.service is not None and not spec.endpoints:
+            try:
+                service = store.get(inference.InferenceService.kind_name, spec.service, namespace)
+            except store_errors.StoreError as err:
+                raise errors.from_store(err) from None
+            assert isinstance(service, inference.InferenceService)
+            if not service.status.endpoints:
+                raise errors.CommandError(
+                    f"ContentRouter {namespace}/{name}: InferenceService {spec.service} has no "
+                    "ready endpoints yet; pass --endpoint to route to replicas directly"
+                )
+            spec = spec.model_copy(update={"endpoints": list(service.status.endpoints)})
+        return spec
+
+
+@click.command("router", help=HELP)
+@click.option("--endpoint", "endpoints", multiple=True, metavar="URL",
+              help="Replica base URL, e.g. http://127.0.0.1:8001 (repeatable).")
+@click.option("--from", "name", metavar="NAME", help="Serve the ContentRouter of this name.")
+@click.option("-n", "--namespace", default="default", show_default=True,
+              help="Namespace of --from.")
+@click.option("--policy", type=click.Choice(sorted(policies.REGISTRY)),
+              help="Routing policy [default: the ContentRouter's, else prefix-cache-aware].")
+@click.option("--host", default=app.DEFAULT_HOST, show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(0, 65535),
+              help="Port to bind [default: the ContentRouter's, else 8000].")
+@click.option("--cache-tokens-per-replica", type=click.IntRange(1), metavar="TOKENS",
+              help="KV-cache tokens each replica holds, so the prefix index forgets as it does.")
+@click.option("--block-size", type=click.IntRange(1), metavar="TOKENS",
+              help="Tokens per prefix block [default 64].")
+@click.option("--model", "models", multiple=True, metavar="NAME",
+              help="Model every replica serves (repeatable) [default: ask each /v1/models].")
+@click.option("--max-body-bytes", type=click.IntRange(1), default=8 * 2**20, show_default=True,
+              help="Larger requests are refused with 413.")
+@click.option("--request-timeout", type=click.FloatRange(min=0.1), default=600.0,
+              show_default=True, help="Seconds a request may take in all.")
+@click.option("--health-interval", type=click.FloatRange(min=0.05), default=5.0,
+              show_default=True, help="Seconds between health probes of each replica.")
+@click.pass_obj
+def command(
+    target: context.Target,
+    endpoints: tuple[str, ...],
+    name: str | None,
+    namespace: str,
+    policy: str | None,
+    host: str,
+    port: int | None,
+    cache_tokens_per_replica: int | None,
+    block_size: int | None,
+    models: tuple[str, ...],
+    max_body_bytes: int,
+    request_timeout: float,
+    health_interval: float,
+) -> None:
+    if name is None and not endpoints:
+        raise errors.CommandError("give --endpoint URL (repeatable) or --from NAME")
+    updates: dict[str, object] = {}
+    if endpoints:
+        updates["endpoints"] = list(endpoints)
+    if policy is not None:
+        updates["policy"] = policy
+    if cache_tokens_per_replica is not None:
+        updates["cache_tokens_per_replica"] = cache_tokens_per_replica
+    if block_size is not None:
+        updates["block_size"] = block_size
+    try:
+        base = (
+            _from_store(target, name, namespace)
+            if name is not None
+            else routing.ContentRouterSpec(endpoints=list(endpoints))
+        )
+        spec = routing.ContentRouterSpec.model_validate({**base.model_dump(), **updates})
+        cfg = dataclasses.replace(
+            config.from_spec(spec),
+            models=models,
+            max_body_bytes=max_body_bytes,
+            request_timeout=request_timeout,
+            health_interval=health_interval,
+        )
+    except (pydantic.ValidationError, ValueError) as err:
+        raise errors.CommandError(str(err)) from None
+    bind = spec.port if port is None else port
+    click.echo(
+        f"routing {len(cfg.endpoints)} replicas with {cfg.policy} on http://{host}:{bind}",
+        err=True,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(app.serve(cfg, host, bind))
