@@ -28,6 +28,11 @@ class ContentRouterSpec(meta.Model):
     )
     policy: RoutingPolicy = "prefix-cache-aware"
     block_size: int = Field(default=64, ge=1, description="Tokens per prefix-hash block")
+    chars_per_token: float = Field(
+        default=4.0,
+        gt=0,
+        description="Characters per token of the model's tokenizer (English BPE about 4)",
+    )
     cache_threshold: float = Field(
         default=0.5, ge=0, le=1, description="Minimum prefix match ratio to follow the cache"
     )

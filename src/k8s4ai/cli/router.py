@@ -66,6 +66,8 @@ def _from_store(target: context.Target, name: str, namespace: str) -> routing.Co
               help="KV-cache tokens each replica holds, so the prefix index forgets as it does.")
 @click.option("--block-size", type=click.IntRange(1), metavar="TOKENS",
               help="Tokens per prefix block [default 64].")
+@click.option("--chars-per-token", type=click.FloatRange(min=0.1), metavar="N",
+              help="Characters per token of the model's tokenizer [default 4, English BPE].")
 @click.option("--model", "models", multiple=True, metavar="NAME",
               help="Model every replica serves (repeatable) [default: ask each /v1/models].")
 @click.option("--max-body-bytes", type=click.IntRange(1), default=8 * 2**20, show_default=True,
@@ -85,6 +87,7 @@ def command(
     port: int | None,
     cache_tokens_per_replica: int | None,
     block_size: int | None,
+    chars_per_token: float | None,
     models: tuple[str, ...],
     max_body_bytes: int,
     request_timeout: float,
@@ -101,6 +104,8 @@ def command(
         updates["cache_tokens_per_replica"] = cache_tokens_per_replica
     if block_size is not None:
         updates["block_size"] = block_size
+    if chars_per_token is not None:
+        updates["chars_per_token"] = chars_per_token
     try:
         base = (
             _from_store(target, name, namespace)

@@ -12,16 +12,12 @@ from urllib.parse import urlsplit
 
 from k8s4ai.api import routing
 
-CHARS_PER_TOKEN = 4
-"""Characters in an average English BPE token (OpenAI's tokenizer guide: ~4); turns the spec's
-block size in tokens into the text blocks the router hashes."""
-
 
 @dataclass(frozen=True, slots=True)
 class RouterConfig:
     endpoints: tuple[str, ...]
     policy: str = "prefix-cache-aware"
-    block_chars: int = 64 * CHARS_PER_TOKEN
+    block_chars: int = 256
     index_blocks: int = 2**24
     cache_threshold: float = 0.5
     balance_abs_threshold: int = 32
@@ -56,7 +52,7 @@ def from_spec(spec: routing.ContentRouterSpec, endpoints: Sequence[str] = ()) ->
     return RouterConfig(
         endpoints=urls,
         policy=spec.policy,
-        block_chars=spec.block_size * CHARS_PER_TOKEN,
+        block_chars=max(1, round(spec.block_size * spec.chars_per_token)),
         index_blocks=index_blocks,
         cache_threshold=spec.cache_threshold,
         balance_abs_threshold=spec.balance_abs_threshold,
