@@ -4,9 +4,11 @@ a Queue its quota limits, a GangSchedulingGroup a Workload of pod requests.
 What the core cannot express is mapped to the closest thing it can, and said here:
 - A node holds one GPU model in the snapshot: a node with GPUs of several classes is entered
   with its largest group's class (the other GPUs are left out of placement).
-- A MIG slice is a fraction of one GPU: its compute slices over 7 (a 1g.10gb is 143 milli-GPU),
-  so slices pack onto GPUs as fractional pods do; a fractional pod that names `vram` takes at
-  least that share of its class's memory.
+- A MIG slice is a fraction of one GPU: its compute slices over 7, rounded down
+  (`vram.mig.milli_gpu`: a 1g.10gb is 142 milli-GPU, so seven fill one GPU), and slices pack
+  onto GPUs as fractional pods do — which checks compute slices, not the MIG placement rules
+  of `vram.mig`; a fractional pod that names `vram` takes at least that share of its class's
+  memory.
 - A gang's GPUs are charged to one accelerator class (its quota flavor): the class its GPU pod
   sets name, or, when they name none, the queue's first GPU class (unless the queue has a
   class-less GPU quota), and the pods are then kept to that class's nodes.
@@ -24,9 +26,9 @@ from k8s4ai.api import accelerator, checkpoint, gang, node, queue, units
 from k8s4ai.api import workload as api_workload
 from k8s4ai.scheduler import pods, snapshot
 from k8s4ai.scheduler.admission import quota, workload
+from k8s4ai.scheduler.vram import mig
 
 MIB = 2**20
-MIG_SLICES = 7
 AUTO_INTERVAL = 1800.0
 """Seconds between checkpoints for `interval: auto` until the mean time between failures is
 known (the Young-Daly optimum needs it)."""
@@ -125,14 +127,16 @@ def gpu_share(
     res: api_workload.PodResources, classes: Mapping[str, accelerator.AcceleratorClass]
 ) -> tuple[int, int]:
     """(num_gpu, milli-GPU per GPU) of one pod."""
+    cls = classes.get(res.accelerator_class or "")
     if res.mig_profile is not None:
-        return 1, math.ceil(pods.MILLI * int(res.mig_profile[0]) / MIG_SLICES)
+        profile = cls.spec.mig_profile(res.mig_profile) if cls is not None else None
+        slices = profile.compute_slices if profile is not None else int(res.mig_profile[0])
+        return 1, mig.milli_gpu(slices)
     if res.gpus >= 1:
         return int(res.gpus), pods.MILLI
     if res.gpus == 0:
         return 0, 0
     milli = round(res.gpus * pods.MILLI)
-    cls = classes.get(res.accelerator_class or "")
     if res.vram is not None and cls is not None and cls.spec.vram.value:
         milli = max(milli, math.ceil(res.vram.value / cls.spec.vram.value * pods.MILLI))
     return 1, min(milli, pods.MILLI)
