@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 
@@ -112,7 +111,8 @@ def command(
             if name is not None
             else routing.ContentRouterSpec(endpoints=list(endpoints))
         )
-        spec = routing.ContentRouterSpec.model_validate({**base.model_dump(), **updates})
+        merged = base.model_copy(update=updates).model_dump(by_alias=True)
+        spec = routing.ContentRouterSpec.model_validate(merged)
         cfg = dataclasses.replace(
             config.from_spec(spec),
             models=models,
@@ -123,9 +123,12 @@ def command(
     except (pydantic.ValidationError, ValueError) as err:
         raise errors.CommandError(str(err)) from None
     bind = spec.port if port is None else port
-    click.echo(
-        f"routing {len(cfg.endpoints)} replicas with {cfg.policy} on http://{host}:{bind}",
-        err=True,
-    )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(app.serve(cfg, host, bind))
+
+    def ready(url: str) -> None:
+        click.echo(f"routing {len(cfg.endpoints)} replicas with {cfg.policy} on {url}", err=True)
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            app.run(cfg, host, bind, ready=ready)
+    except OSError as err:
+        raise errors.CommandError(f"cannot listen on {host}:{bind}: {err.strerror}") from None

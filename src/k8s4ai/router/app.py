@@ -4,6 +4,7 @@ tests, benchmarks and `k8s4ai up`."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,10 +37,35 @@ async def start(
     return Running(router, runner, f"http://{host}:{bound}")
 
 
-async def serve(cfg: config.RouterConfig, host: str, port: int, seed: int = 0) -> None:
-    """Until cancelled (Ctrl-C in the CLI)."""
+async def serve(
+    cfg: config.RouterConfig,
+    host: str,
+    port: int,
+    seed: int = 0,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Until cancelled (Ctrl-C in the CLI); `ready` hears the URL once it accepts requests."""
     running = await start(cfg, host, port, seed)
+    if ready is not None:
+        ready(running.url)
     try:
         await asyncio.Event().wait()
     finally:
         await running.stop()
+
+
+def run(
+    cfg: config.RouterConfig,
+    host: str,
+    port: int,
+    seed: int = 0,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """In the foreground, on uvloop where it is installed: most of a proxied request's cost
+    is the event loop's own."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(cfg, host, port, seed, ready))
+    else:
+        uvloop.run(serve(cfg, host, port, seed, ready))
