@@ -74,6 +74,15 @@ def test_references_resolve_within_a_batch_in_any_order() -> None:
             "n1: spec.gpus[0].migLayout: layout uses 8 compute slices; a GPU has 7",
         ),
         (
+            testing.node("n1", mig_layout=["3g.40gb", "3g.40gb", "1g.10gb"]),
+            "n1: spec.gpus[0].migLayout: layout uses 9 memory slices; a GPU has 8 (3g.40gb "
+            "takes 4, 1g.10gb takes 1)",
+        ),
+        (
+            testing.node("n1", mig_layout=["7g.80gb", "7g.80gb"]),
+            "n1: spec.gpus[0].migLayout: at most 1 x 7g.80gb fit on one GPU",
+        ),
+        (
             testing.node("n1", mig_layout=["2g.20gb"]),
             "n1: spec.gpus[0].migLayout[0]: AcceleratorClass 'h100' has no MIG profile "
             "'2g.20gb' (it offers: 1g.10gb, 3g.40gb, 7g.80gb)",
@@ -88,6 +97,8 @@ def test_references_resolve_within_a_batch_in_any_order() -> None:
         "unknown-topology-level",
         "checkpoint-policy-in-other-namespace",
         "mig-layout-too-many-slices",
+        "mig-layout-too-much-memory",
+        "mig-layout-too-many-of-one-profile",
         "mig-layout-unknown-profile",
     ],
 )
@@ -95,6 +106,20 @@ def test_broken_references_are_reported_with_field_and_reason(
     manifest: dict[str, Any], expected: str
 ) -> None:
     assert check(cluster(manifest)) == [expected]
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        ["7g.80gb"],
+        ["3g.40gb", "3g.40gb"],
+        ["1g.10gb", "3g.40gb", "1g.10gb", "1g.10gb", "1g.10gb"],
+        ["1g.10gb"] * 7,
+    ],
+    ids=["7g", "3g+3g", "3g+4x1g", "7x1g"],
+)
+def test_full_mig_layouts_are_accepted(layout: list[str]) -> None:
+    assert check(cluster(testing.node("n1", mig_layout=layout))) == []
 
 
 def test_stored_objects_satisfy_references() -> None:

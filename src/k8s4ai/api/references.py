@@ -110,12 +110,8 @@ def _check_node(obj: node.Node, resolver: _Resolver) -> Problems:
 
 
 def _mig_layout(layout: list[str], cls: accelerator.AcceleratorClass, path: str) -> Problems:
-    if not layout:
-        return
-    slices = 0
     for j, name in enumerate(layout):
-        profile = cls.spec.mig_profile(name)
-        if profile is None:
+        if cls.spec.mig_profile(name) is None:
             offered = ", ".join(p.name for p in cls.spec.mig_profiles) or "none"
             yield errors.FieldError(
                 f"{path}[{j}]",
@@ -123,15 +119,9 @@ def _mig_layout(layout: list[str], cls: accelerator.AcceleratorClass, path: str)
                 f"(it offers: {offered})",
             )
             return
-        if layout.count(name) > profile.max_per_gpu:
-            yield errors.FieldError(path, f"at most {profile.max_per_gpu} x {name} fit on one GPU")
-            return
-        slices += profile.compute_slices
-    if slices > accelerator.MIG_COMPUTE_SLICES:
-        yield errors.FieldError(
-            path,
-            f"layout uses {slices} compute slices; a GPU has {accelerator.MIG_COMPUTE_SLICES}",
-        )
+    problem = cls.spec.mig_layout_problem(layout)
+    if problem is not None:
+        yield errors.FieldError(path, problem)
 
 
 def _check_gang(obj: gang.GangSchedulingGroup, resolver: _Resolver) -> Problems:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from k8s4ai.traces import openb
+from k8s4ai.traces import csvrows
 
 COLUMNS = (
     "instance_sn",
@@ -80,35 +80,32 @@ def _text(raw: str) -> str:
 
 
 def load(path: Path, roles: Iterable[str] = ("HN",)) -> list[Instance]:
-    """The instances of the given roles, in file order; raises `openb.TraceError` naming the
+    """The instances of the given roles, in file order; raises `csvrows.TraceError` naming the
     file, line and column of the first malformed value."""
     wanted = set(roles)
     out = []
-    for line, row in openb._rows(path, COLUMNS):
-        role = openb._field(path, line, row, "role", _role)
+    for row in csvrows.rows(path, COLUMNS):
+        role = row.field("role", _role)
         if role not in wanted:
             continue
-        created = openb._field(path, line, row, "creation_time", _time)
-        deleted = openb._field(path, line, row, "deletion_time", _time)
+        created = row.field("creation_time", _time)
+        deleted = row.field("deletion_time", _time)
         if created is not None and deleted is not None and deleted < created:
-            raise openb.TraceError(
-                f"{path}: line {line}: column deletion_time: {deleted} is before the "
-                f"creation time {created}"
-            )
+            raise row.error("deletion_time", f"{deleted} is before the creation time {created}")
         out.append(
             Instance(
-                name=openb._field(path, line, row, "instance_sn", _text),
+                name=row.field("instance_sn", _text),
                 role=role,
-                app=openb._field(path, line, row, "app_name", _text),
-                cpu=openb._field(path, line, row, "cpu_request", _amount),
-                gpus=openb._field(path, line, row, "gpu_request", _count),
-                memory_gib=openb._field(path, line, row, "memory_request", _amount),
+                app=row.field("app_name", _text),
+                cpu=row.field("cpu_request", _amount),
+                gpus=row.field("gpu_request", _count),
+                memory_gib=row.field("memory_request", _amount),
                 created=created,
                 deleted=deleted,
             )
         )
     if not out:
-        raise openb.TraceError(f"{path}: no instances with role {', '.join(sorted(wanted))}")
+        raise csvrows.TraceError(f"{path}: no instances with role {', '.join(sorted(wanted))}")
     return out
 
 

@@ -16,23 +16,19 @@ Formats (told apart by their header, see `load`):
 
 Every loader rebases submission times so the first returned job is submitted at 0, drops jobs
 asking for zero GPUs (none of the public traces has any), and returns the records sorted by
-``(submit_seconds, name)``. Malformed or negative values raise `openb.TraceError`.
+``(submit_seconds, name)``. Malformed or negative values raise `csvrows.TraceError`
+(also known as `openb.TraceError`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import datetime
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
 
-from k8s4ai.traces import openb
-
-T = TypeVar("T")
+from k8s4ai.traces import csvrows
 
 PHILLY_TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 _EPOCH = datetime.datetime(1970, 1, 1)
@@ -50,31 +46,7 @@ class JobRecord:
     queue: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """One parsed data row: its 1-based data row number, file line and cells."""
-
-    path: Path
-    number: int
-    line: int
-    cells: dict[str, str]
-
-    def field(self, column: str, parse: Callable[[str], T]) -> T:
-        raw = self.cells.get(column)
-        try:
-            if raw is None:
-                raise ValueError("the row has too few columns")
-            return parse(raw)
-        except ValueError as err:
-            raise openb.TraceError(
-                f"{self.path}: line {self.line}: column {column}: {raw!r}: {err}"
-            ) from None
-
-    def text(self, column: str) -> str:
-        return self.field(column, _non_empty)
-
-
-RowParser = Callable[[_Row], JobRecord]
+RowParser = Callable[[csvrows.Row], JobRecord]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,54 +71,47 @@ def _seconds(raw: str) -> float:
     return value
 
 
-def _gpus(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError("cannot be negative")
-    return value
-
-
 def _timestamp(raw: str) -> float:
     moment = datetime.datetime.strptime(raw, PHILLY_TIMESTAMP)
     return (moment - _EPOCH).total_seconds()
 
 
-def _philly(row: _Row) -> JobRecord:
+def _philly(row: csvrows.Row) -> JobRecord:
     return JobRecord(
         name=f"philly-{row.number}",
         submit_seconds=row.field("timestamp", _timestamp),
         duration_seconds=row.field("duration", _seconds),
-        gpus=row.field("num_gpus", _gpus),
-        queue=row.text("cluster"),
+        gpus=row.field("num_gpus", csvrows.count),
+        queue=row.field("cluster", _non_empty),
     )
 
 
-def _itp(row: _Row) -> JobRecord:
+def _itp(row: csvrows.Row) -> JobRecord:
     return JobRecord(
-        name=row.text("job_id"),
+        name=row.field("job_id", _non_empty),
         submit_seconds=row.field("submission_time", _seconds),
         duration_seconds=row.field("duration", _seconds),
-        gpus=row.field("num_gpu", _gpus),
+        gpus=row.field("num_gpu", csvrows.count),
         queue=None,
     )
 
 
-def _crux(row: _Row) -> JobRecord:
+def _crux(row: csvrows.Row) -> JobRecord:
     return JobRecord(
-        name=f"crux-{row.text('#job id')}",
+        name=f"crux-{row.field('#job id', _non_empty)}",
         submit_seconds=row.field("arrival time (sec)", _seconds),
         duration_seconds=row.field("duration (sec)", _seconds),
-        gpus=row.field("size", _gpus),
+        gpus=row.field("size", csvrows.count),
         queue=None,
     )
 
 
-def _pollux(row: _Row) -> JobRecord:
+def _pollux(row: csvrows.Row) -> JobRecord:
     return JobRecord(
-        name=row.text("name"),
+        name=row.field("name", _non_empty),
         submit_seconds=row.field("time", _seconds),
         duration_seconds=None,
-        gpus=row.field("num_replicas", _gpus),
+        gpus=row.field("num_replicas", csvrows.count),
         queue=None,
     )
 
@@ -162,41 +127,19 @@ POLLUX = _Format("pollux", ("name", "time", "application", "num_replicas", "batc
 FORMATS = (PHILLY, ITP, CRUX, POLLUX)
 
 
-@contextlib.contextmanager
-def _open(path: Path) -> Iterator[csv.DictReader[str]]:
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as err:
-        raise openb.TraceError(f"{path}: cannot read: {err.strerror}") from None
-    with handle:
-        yield csv.DictReader(handle)
-
-
-def _header(path: Path) -> list[str]:
-    with _open(path) as reader:
-        return list(reader.fieldnames or [])
-
-
 def _matches(fmt: _Format, header: list[str]) -> bool:
     return all(column in header for column in fmt.columns)
 
 
 def _load(path: Path, fmt: _Format) -> list[JobRecord]:
+    expected = f"{fmt.name} traces have {','.join(fmt.columns)}"
     records = []
-    with _open(path) as reader:
-        header = list(reader.fieldnames or [])
-        if not _matches(fmt, header):
-            missing = [c for c in fmt.columns if c not in header]
-            raise openb.TraceError(
-                f"{path}: line 1: missing column(s) {', '.join(missing)} "
-                f"({fmt.name} traces have {','.join(fmt.columns)})"
-            )
-        for number, cells in enumerate(reader, start=1):
-            record = fmt.parse(_Row(path, number, reader.line_num, cells))
-            if record.gpus:
-                records.append(record)
+    for row in csvrows.rows(path, fmt.columns, expected):
+        record = fmt.parse(row)
+        if record.gpus:
+            records.append(record)
     if not records:
-        raise openb.TraceError(f"{path}: no jobs with GPUs")
+        raise csvrows.TraceError(f"{path}: no jobs with GPUs")
     return _rebased(records)
 
 
@@ -224,11 +167,11 @@ def load_pollux(path: Path) -> list[JobRecord]:
 
 def load(path: Path) -> list[JobRecord]:
     """Load a job trace of any known format, recognised by its header line."""
-    header = _header(path)
+    header = csvrows.header(path)
     for fmt in FORMATS:
         if _matches(fmt, header):
             return _load(path, fmt)
     known = "; ".join(f"{fmt.name} ({','.join(fmt.columns)})" for fmt in FORMATS)
-    raise openb.TraceError(
+    raise csvrows.TraceError(
         f"{path}: line 1: unknown job trace header {','.join(header)!r}; known formats: {known}"
     )

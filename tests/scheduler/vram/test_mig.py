@@ -9,11 +9,13 @@ the already occupied memory slices").
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from k8s4ai.api import workload
+from k8s4ai.api import accelerator, workload
 from k8s4ai.controllers import admission_convert
 from k8s4ai.scheduler.vram import mig
 from tests.scheduler.vram import builders
@@ -150,6 +152,26 @@ def test_arrange_places_a_nodes_profile_list_or_says_it_cannot() -> None:
     assert mig.arrange(H100, ["3g.40gb", "3g.40gb", "1g.10gb"]) is None
     with pytest.raises(mig.UnknownProfileError):
         mig.arrange(H100, ["5g.50gb"])
+
+
+@pytest.mark.parametrize(
+    ("profiles", "vram"),
+    [(builders.H100, "80Gi"), (builders.A100_40GB, "40Gi")],
+    ids=["h100-80gb", "a100-40gb"],
+)
+def test_manifest_check_agrees_with_arrange_on_every_layout(profiles, vram) -> None:
+    """The API's count of slices (what `apply` checks on a Node's migLayout) accepts exactly
+    the profile lists that `arrange` can place, for every list of up to 8 instances."""
+    spec = builders.accel(profiles, vram).spec
+    geo = mig.geometry(spec)
+    names = [s.name for s in geo.shapes]
+    checked = 0
+    for k in range(1, accelerator.MIG_MEMORY_SLICES + 1):
+        for combo in itertools.combinations_with_replacement(names, k):
+            fits = mig.arrange(geo, combo) is not None
+            assert (spec.mig_layout_problem(combo) is None) is fits, combo
+            checked += fits
+    assert checked >= 30
 
 
 def test_repartition_moves_the_fewest_instances() -> None:

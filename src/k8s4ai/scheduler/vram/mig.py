@@ -10,19 +10,12 @@ Profiles", https://docs.nvidia.com/datacenter/tesla/mig-user-guide/):
     1g.10gb {0,1,2,3,4,5,6}:1   1g.20gb {0,2,4,6}:2   2g.20gb {0,2,4}:2
     3g.40gb {0,4}:4             4g.40gb {0}:4         7g.80gb {0}:8
 
-An AcceleratorClass gives each profile only its compute slices, VRAM and maxPerGpu, so the
-starts are derived from those; the rule reproduces the table above (and the A100's, A100-40GB's,
-H200's and B200's, whose profiles have the same slice counts):
+The sizes and starts come from the AcceleratorClass (`MigProfile.memory_slices` and
+`MigProfile.starts`, which derive them from compute slices and VRAM and reproduce this table).
+Here instances overlap in neither memory nor compute slices, and a GPU holds at most
+maxPerGpu instances of one profile (e.g. one `+me` profile) — so a 4g.40gb and a 3g.40gb fit
+together but two 4g.40gb do not.
 
-- memory slices = profile VRAM ÷ (GPU VRAM ÷ 8), rounded to the nearest whole number (≥ 1);
-- a start is a multiple of that size rounded up to a power of two; the instance's memory
-  slices [start, start + size) lie within the 8, and its compute slices
-  [start, start + compute) within the 7 GPCs — so a 1g never starts at slice 7 and a 4g only
-  at 0, which is why a 4g.40gb and a 3g.40gb fit together but two 4g.40gb do not;
-- instances overlap in neither memory nor compute slices, and a GPU holds at most maxPerGpu
-  instances of one profile (e.g. one `+me` profile).
-
-GPUs with four slices (A30) are not modelled: the API fixes 7 compute slices per GPU.
 Layouts are tuples of instances sorted by start, so results can be cached per layout.
 """
 
@@ -36,9 +29,6 @@ from dataclasses import dataclass
 
 from k8s4ai.api import accelerator
 from k8s4ai.scheduler import pods
-
-MEMORY_SLICES = 8
-COMPUTE_SLICES = accelerator.MIG_COMPUTE_SLICES
 
 
 class UnknownProfileError(LookupError):
@@ -95,36 +85,26 @@ class Repartition:
     moved: tuple[tuple[Instance, Instance], ...]
 
 
-def memory_slices(profile_vram: int, gpu_vram: int) -> int:
-    return max(1, round(profile_vram * MEMORY_SLICES / gpu_vram))
-
-
-def allowed_starts(compute: int, memory: int) -> tuple[int, ...]:
-    align = 1 << (memory - 1).bit_length()
-    return tuple(
-        s
-        for s in range(0, MEMORY_SLICES, align)
-        if s + memory <= MEMORY_SLICES and s + compute <= COMPUTE_SLICES
-    )
-
-
 def geometry(spec: accelerator.AcceleratorClassSpec) -> Geometry:
-    gpu = int(spec.vram.value)
-    shapes = []
-    for p in spec.mig_profiles:
-        memory = memory_slices(int(p.vram.value), gpu)
-        starts = allowed_starts(p.compute_slices, memory)
-        shapes.append(
-            Shape(p.name, p.compute_slices, memory, int(p.vram.value), p.max_per_gpu, starts)
+    shapes = [
+        Shape(
+            p.name,
+            p.compute_slices,
+            p.memory_slices(spec.vram),
+            int(p.vram.value),
+            p.max_per_gpu,
+            p.starts(spec.vram),
         )
+        for p in spec.mig_profiles
+    ]
     shapes.sort(key=lambda s: (s.vram, s.compute, "+" in s.name, s.name))
-    return Geometry(gpu, tuple(shapes))
+    return Geometry(int(spec.vram.value), tuple(shapes))
 
 
 def milli_gpu(compute_slices: int) -> int:
     """A MIG instance as a fraction of its GPU's compute, rounded down so that any layout of
     at most 7 compute slices sums to at most one GPU (7 × 1g is 994 milli-GPU)."""
-    return pods.MILLI * compute_slices // COMPUTE_SLICES
+    return pods.MILLI * compute_slices // accelerator.MIG_COMPUTE_SLICES
 
 
 def smallest_fitting(geo: Geometry, vram: int, media: bool = False) -> Shape | None:
@@ -267,4 +247,4 @@ def repartition(geo: Geometry, layout: Layout, profile: str) -> Repartition | No
 
 def free_memory_slices(geo: Geometry, layout: Iterable[Instance]) -> int:
     memory, _, _ = _used(geo, layout)
-    return MEMORY_SLICES - memory.bit_count()
+    return accelerator.MIG_MEMORY_SLICES - memory.bit_count()
