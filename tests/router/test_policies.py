@@ -15,7 +15,7 @@ def pool(n: int = 3) -> list[replicas.Replica]:
     return [replicas.Replica(url, i) for i, url in enumerate(URLS[:n])]
 
 
-def aware(**kw: float) -> prefix.PrefixCacheAware:
+def aware(cache_blocks: int | None = None, **kw: float) -> prefix.PrefixCacheAware:
     args: dict[str, float] = {
         "block_chars": 4,
         "index_blocks": 100,
@@ -30,6 +30,7 @@ def aware(**kw: float) -> prefix.PrefixCacheAware:
         args["cache_threshold"],
         int(args["balance_abs_threshold"]),
         args["balance_rel_threshold"],
+        cache_blocks,
     )
 
 
@@ -100,3 +101,24 @@ def test_forget_drops_a_replicas_believed_cache() -> None:
 def test_unknown_policy_lists_the_known_ones() -> None:
     with pytest.raises(ValueError, match="round-robin"):
         policies.build(config.RouterConfig(URLS, policy="fastest"), np.random.default_rng(0))
+
+
+def test_a_conversation_keeps_its_replica_after_the_cache_forgets_it() -> None:
+    policy, rs = aware(cache_blocks=4), pool(2)
+    home = policy.choose(base.Routed("m", "conversation-one"), rs).replica
+    for i in range(6):
+        policy.choose(base.Routed("m", f"other-{i:02d}-prompt-text"), [home])
+    assert policy.cached(home).matched(prefix_index.block_keys("conversation-one", 4)) == 0
+    follow = policy.choose(base.Routed("m", "conversation-one and more"), rs)
+    assert follow.replica is home and follow.reason == "affinity"
+    assert follow.matched_blocks == 0, "the router does not believe it is cached any more"
+
+
+def test_consistent_hash_spreads_conversations_that_share_a_system_prompt() -> None:
+    policy, rs = hashing.ConsistentHash(block_chars=8), pool()
+    system = "system: "
+    picks = {
+        policy.choose(base.Routed("m", system + f"conversation {i} ..."), rs).replica.url
+        for i in range(30)
+    }
+    assert len(picks) == 3

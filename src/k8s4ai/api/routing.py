@@ -42,7 +42,11 @@ class ContentRouterSpec(meta.Model):
     balance_rel_threshold: float = Field(
         default=1.5, ge=1, description="Load ratio beyond which least-load wins"
     )
-    max_tree_size: int = Field(default=2**24, ge=1, description="Prefix entries per replica")
+    max_tree_size: int = Field(
+        default=2**18,
+        ge=1,
+        description="Prefix blocks remembered per replica, to keep conversations together",
+    )
     cache_tokens_per_replica: int | None = Field(
         default=None,
         ge=1,

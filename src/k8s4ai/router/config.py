@@ -18,7 +18,10 @@ class RouterConfig:
     endpoints: tuple[str, ...]
     policy: str = "prefix-cache-aware"
     block_chars: int = 256
-    index_blocks: int = 2**24
+    index_blocks: int = 2**18
+    cache_blocks: int | None = None
+    """Blocks one replica's KV cache holds, when known: the router's belief of what is cached
+    forgets beyond it."""
     cache_threshold: float = 0.5
     balance_abs_threshold: int = 32
     balance_rel_threshold: float = 1.5
@@ -46,14 +49,15 @@ def from_spec(spec: routing.ContentRouterSpec, endpoints: Sequence[str] = ()) ->
     """A ContentRouter's settings; `endpoints` are the live replicas when the spec names a
     service instead of listing them."""
     urls = tuple(url.rstrip("/") for url in (endpoints or spec.endpoints))
-    index_blocks = spec.max_tree_size
+    cache_blocks = None
     if spec.cache_tokens_per_replica is not None:
-        index_blocks = max(1, spec.cache_tokens_per_replica // spec.block_size)
+        cache_blocks = max(1, spec.cache_tokens_per_replica // spec.block_size)
     return RouterConfig(
         endpoints=urls,
         policy=spec.policy,
         block_chars=max(1, round(spec.block_size * spec.chars_per_token)),
-        index_blocks=index_blocks,
+        index_blocks=spec.max_tree_size,
+        cache_blocks=cache_blocks,
         cache_threshold=spec.cache_threshold,
         balance_abs_threshold=spec.balance_abs_threshold,
         balance_rel_threshold=spec.balance_rel_threshold,

@@ -23,6 +23,7 @@ REGISTRY: dict[str, Factory] = {
         cfg.cache_threshold,
         cfg.balance_abs_threshold,
         cfg.balance_rel_threshold,
+        cfg.cache_blocks,
     ),
 }
 

@@ -14,6 +14,9 @@ VIRTUAL_NODES = 160
 """Points per replica on the ring; enough that load per replica varies by a few percent."""
 
 
+OPENING_BLOCKS = 4
+
+
 def _point(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
 
@@ -36,9 +39,10 @@ class ConsistentHash:
         return ring
 
     def key(self, request: base.Routed) -> str:
-        """The session id when the client sent one; otherwise the prompt's first block, so
-        turns of one conversation (which share their opening) still stay together."""
-        return request.session or request.text[: self.block_chars]
+        """The session id when the client sent one; otherwise the prompt's opening
+        `OPENING_BLOCKS` blocks, so turns of one conversation (which share their opening) stay
+        together while conversations that share only a system prompt still spread out."""
+        return request.session or request.text[: self.block_chars * OPENING_BLOCKS]
 
     def choose(self, request: base.Routed, candidates: Sequence[replicas.Replica]) -> base.Choice:
         by_url = {r.url: r for r in candidates}

@@ -1,12 +1,21 @@
-"""Prefix-cache-aware routing: send a request to the replica that already holds the longest
-prefix of its prompt, unless that would pile load on one replica.
+"""Prefix-cache-aware routing: send a request to the replica that holds the longest prefix of
+its prompt, unless that would pile load on one replica.
 
-The shape follows the SGLang router's cache-aware policy (its docs: route by longest prefix
-match when the match rate passes `cache_threshold`, else to the replica with the most cache
-room; switch to least-load while loads differ by more than both `balance_abs_threshold` and
-`balance_rel_threshold`×). What differs: the per-replica index forgets blocks in LRU order at
-the replica's own cache size rather than on a timer, so the router stops following a prefix
-the replica has already evicted; and ties go to the less loaded replica.
+The ladder follows the SGLang router's cache-aware policy (its docs: while loads differ by more
+than both `balance_abs_threshold` and `balance_rel_threshold`×, least-load wins; else the
+longest prefix match wins when it covers `cache_threshold` of the prompt; else the replica with
+the most room). Each replica has two indexes of the prompts it served:
+
+- a *cache mirror*, an LRU as large as the replica's KV cache (`cache_tokens_per_replica`),
+  so the router's belief of what is cached forgets what the replica has evicted; it says
+  whether a choice is a likely cache hit (`prefix`) and feeds the matched-blocks metric;
+- an *affinity* memory, far larger (`max_tree_size` blocks), which keeps a conversation on the
+  replica that served it after its KV has been evicted. Moving it would copy its prefix onto
+  a second replica and evict someone else's; keeping conversations apart is what lets N small
+  caches act like one large one (bench/router.py measures this: forgetting affinity with the
+  cache cost a quarter of the hit rate on the Mooncake conversation trace).
+
+Ties go to the less loaded replica, then to whoever's turn it is.
 """
 
 from __future__ import annotations
@@ -26,19 +35,30 @@ class PrefixCacheAware:
         cache_threshold: float,
         balance_abs_threshold: int,
         balance_rel_threshold: float,
+        cache_blocks: int | None = None,
     ) -> None:
         self.block_chars = block_chars
         self.index_blocks = index_blocks
+        self.cache_blocks = min(cache_blocks or index_blocks, index_blocks)
         self.cache_threshold = cache_threshold
         self.balance_abs_threshold = balance_abs_threshold
         self.balance_rel_threshold = balance_rel_threshold
-        self._indexes: dict[str, prefix_index.ReplicaIndex] = {}
+        self._affinity: dict[str, prefix_index.ReplicaIndex] = {}
+        self._cached: dict[str, prefix_index.ReplicaIndex] = {}
         self._turn = itertools.count()
 
     def index(self, replica: replicas.Replica) -> prefix_index.ReplicaIndex:
-        found = self._indexes.get(replica.url)
+        """What the router remembers `replica` served (the affinity memory)."""
+        found = self._affinity.get(replica.url)
         if found is None:
-            found = self._indexes[replica.url] = prefix_index.ReplicaIndex(self.index_blocks)
+            found = self._affinity[replica.url] = prefix_index.ReplicaIndex(self.index_blocks)
+        return found
+
+    def cached(self, replica: replicas.Replica) -> prefix_index.ReplicaIndex:
+        """What the router believes `replica` still holds in its KV cache."""
+        found = self._cached.get(replica.url)
+        if found is None:
+            found = self._cached[replica.url] = prefix_index.ReplicaIndex(self.cache_blocks)
         return found
 
     def imbalanced(self, candidates: Sequence[replicas.Replica]) -> bool:
@@ -49,24 +69,27 @@ class PrefixCacheAware:
     def choose(self, request: base.Routed, candidates: Sequence[replicas.Replica]) -> base.Choice:
         keys = prefix_index.block_keys(request.text, self.block_chars)
         start = next(self._turn)
+        n = len(candidates)
+        order = [candidates[(start + i) % n] for i in range(n)]
+        enough = self.cache_threshold * len(keys)
         if self.imbalanced(candidates):
-            pick = base.least_loaded(candidates, start)
-            matched, reason = self.index(pick).matched(keys), "balance"
+            pick, reason = base.least_loaded(candidates, start), "balance"
         else:
-            n = len(candidates)
-            order = [candidates[(start + i) % n] for i in range(n)]
-            matches = {r.url: self.index(r).matched(keys) for r in order}
-            best = max(order, key=lambda r: (matches[r.url], -r.outstanding))
-            matched = matches[best.url]
-            if keys and matched / len(keys) >= self.cache_threshold:
-                pick, reason = best, "prefix"
+            remembered = {r.url: self.index(r).matched(keys) for r in order}
+            best = max(order, key=lambda r: (remembered[r.url], -r.outstanding))
+            if keys and remembered[best.url] >= enough:
+                pick = best
+                reason = "prefix" if self.cached(best).matched(keys) >= enough else "affinity"
             else:
                 pick = min(order, key=lambda r: (len(self.index(r)), r.outstanding))
-                matched, reason = matches[pick.url], "room"
+                reason = "room"
+        matched = self.cached(pick).matched(keys)
         self.index(pick).store(keys)
+        self.cached(pick).store(keys)
         return base.Choice(pick, matched, len(keys), reason)
 
     def forget(self, replica: replicas.Replica) -> None:
-        index = self._indexes.get(replica.url)
-        if index is not None:
-            index.clear()
+        for indexes in (self._affinity, self._cached):
+            found = indexes.get(replica.url)
+            if found is not None:
+                found.clear()
