@@ -12,8 +12,8 @@ the most room). Each replica has two indexes of the prompts it served:
 - an *affinity* memory, far larger (`max_tree_size` blocks), which keeps a conversation on the
   replica that served it after its KV has been evicted. Moving it would copy its prefix onto
   a second replica and evict someone else's; keeping conversations apart is what lets N small
-  caches act like one large one (bench/router.py measures this: forgetting affinity with the
-  cache cost a quarter of the hit rate on the Mooncake conversation trace).
+  caches act like one large one (`bench/router_policies.py` measures the policy with and
+  without this memory).
 
 Ties go to the less loaded replica, then to whoever's turn it is.
 """
