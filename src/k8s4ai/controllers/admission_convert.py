@@ -24,14 +24,12 @@ from datetime import datetime
 
 from k8s4ai.api import accelerator, checkpoint, gang, node, queue, units
 from k8s4ai.api import workload as api_workload
+from k8s4ai.scheduler import checkpointing as ckpt
 from k8s4ai.scheduler import pods, snapshot
 from k8s4ai.scheduler.admission import quota, workload
 from k8s4ai.scheduler.vram import mig
 
 MIB = 2**20
-AUTO_INTERVAL = 1800.0
-"""Seconds between checkpoints for `interval: auto` until the mean time between failures is
-known (the Young-Daly optimum needs it)."""
 
 
 def seconds(at: datetime | None) -> float:
@@ -93,16 +91,24 @@ def queue_quota(q: queue.Queue) -> quota.QueueQuota:
     return quota.QueueQuota(q.metadata.name, q.spec.cohort, q.spec.weight, limits)
 
 
-def checkpointing(policy: checkpoint.CheckpointPolicy | None) -> workload.Checkpointing:
+def checkpointing(
+    policy: checkpoint.CheckpointPolicy | None,
+    gpus: int = 1,
+    seen: ckpt.FailureRate | None = None,
+) -> workload.Checkpointing:
     """What a preemption costs the job: without a policy (or with `resume: none`) it loses
-    all its progress."""
+    all its progress. `auto` intervals follow the failure rate `seen` on the fleet; until
+    something records failures, the public prior (`checkpointing.meta_prior`)."""
     if policy is None or policy.spec.resume == "none":
         return workload.Checkpointing(None, 0.0, 0.0, before_preemption=False, grace=0.0)
     spec = policy.spec
-    interval = AUTO_INTERVAL if spec.interval == "auto" else spec.interval.seconds
-    write = spec.checkpoint_duration.seconds
+    interval = ckpt.interval(spec, max(1, gpus), seen or ckpt.meta_prior())
     return workload.Checkpointing(
-        interval, write, write, spec.before_preemption, spec.preemption_grace_period.seconds
+        interval,
+        spec.checkpoint_duration.seconds,
+        ckpt.restore_seconds(spec),
+        spec.before_preemption,
+        spec.preemption_grace_period.seconds,
     )
 
 
@@ -193,5 +199,5 @@ def to_workload(
         min_member=obj.spec.min_member,
         submitted=seconds(obj.metadata.creation_timestamp),
         accelerator_class=cls,
-        checkpointing=checkpointing(policy),
+        checkpointing=checkpointing(policy, math.ceil(obj.spec.total_gpus())),
     )
