@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 Action = Callable[["Kernel"], None]
 
 
-@dataclass(order=True, slots=True)
+@dataclass(slots=True)
 class _Entry:
     time: float
-    priority: int
-    sequence: int
-    action: Action = field(compare=False)
-    cancelled: bool = field(default=False, compare=False)
+    action: Action
+    cancelled: bool = False
+
+
+_Item = tuple[float, int, int, _Entry]
+"""The heap holds plain tuples: comparing them is C code, comparing dataclasses is not, and
+a long replay makes tens of millions of comparisons."""
 
 
 class Handle:
@@ -39,16 +42,16 @@ class Kernel:
     def __init__(self, seed: int, start: float = 0.0) -> None:
         self.now = start
         self.rng = np.random.default_rng(seed)
-        self._heap: list[_Entry] = []
+        self._heap: list[_Item] = []
         self._sequence = 0
         self.processed = 0
 
     def at(self, time: float, action: Action, priority: int = 0) -> Handle:
         if time < self.now:
             raise ValueError(f"cannot schedule at {time}: the clock is already at {self.now}")
-        entry = _Entry(time, priority, self._sequence, action)
+        entry = _Entry(time, action)
+        heapq.heappush(self._heap, (time, priority, self._sequence, entry))
         self._sequence += 1
-        heapq.heappush(self._heap, entry)
         return Handle(entry)
 
     def after(self, delay: float, action: Action, priority: int = 0) -> Handle:
@@ -60,9 +63,9 @@ class Kernel:
         if until is not None and until < self.now:
             raise ValueError(f"cannot run until {until}: the clock is already at {self.now}")
         while self._heap:
-            if until is not None and self._heap[0].time > until:
+            if until is not None and self._heap[0][0] > until:
                 break
-            entry = heapq.heappop(self._heap)
+            entry = heapq.heappop(self._heap)[3]
             if entry.cancelled:
                 continue
             self.now = entry.time
@@ -72,4 +75,4 @@ class Kernel:
             self.now = until
 
     def __len__(self) -> int:
-        return sum(1 for e in self._heap if not e.cancelled)
+        return sum(1 for item in self._heap if not item[3].cancelled)
