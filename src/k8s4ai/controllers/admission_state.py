@@ -16,7 +16,7 @@ from datetime import datetime
 
 import numpy as np
 
-from k8s4ai.api import accelerator, budget, checkpoint, gang, node, queue, resource
+from k8s4ai.api import accelerator, budget, checkpoint, gang, node, queue, resource, topology
 from k8s4ai.controllers import (
     admission_budget,
     admission_convert,
@@ -118,8 +118,22 @@ def build(
         gates,
         held,
     )
+    preferred = {
+        key: g.spec.topology.preferred
+        for key, g in gangs.items()
+        if g.spec.topology is not None
+        and g.spec.topology.preferred
+        and not g.spec.topology.required
+    }
     sched.placer = admission_topology.Placer(
-        sched.snap, np.random.default_rng(seed), nodes, fenced, required
+        sched.snap,
+        np.random.default_rng(seed),
+        nodes,
+        fenced,
+        required,
+        preferred=preferred,
+        topologies=[o for o in objs if isinstance(o, topology.TopologyDomain)],
+        classes=classes,
     )
     state = State(sched, nodes, gangs, queues, budgets, workloads, required, fenced)
     state.projected = projected

@@ -1,24 +1,25 @@
-"""Required topology (`spec.topology.required: rack`): all of a gang's pods in one domain of
-that level. The core's gang placer knows no topology, so the live controller gives the
-scheduler a placer that, for such a gang, tries one domain at a time — the tightest that has
-enough free GPUs first, so large domains stay whole for large gangs — with every other node
-hidden, and refuses with a topology reason when no domain can hold it. Preemption goes
-through the same placer, so victims are only taken where the gang can then run.
-`preferred` levels are not enforced.
+"""Topology constraints on gangs for the live controller: `spec.topology.required: rack`
+keeps all of a gang's pods in one rack, `preferred: rack` tries to. The scheduler's topology
+placer (`k8s4ai.scheduler.topology`) puts such a gang in the smallest domain that fits it,
+tie-broken by the fragmentation it leaves; a required gang that fits no domain of its level
+waits with a `TopologyFit` reason naming the level, a preferred one goes one level up at a
+time, to the whole cluster. Gangs without a constraint keep the core's best-fit placer.
+Preemption goes through the same placer, so victims are only taken where the gang can then
+run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
-from k8s4ai.api import node
+from k8s4ai.api import accelerator, node, topology
 from k8s4ai.scheduler import pods, snapshot
-from k8s4ai.scheduler.admission import gang, reasons, workload
-
-EPSILON = 1e-9
+from k8s4ai.scheduler.admission import workload
+from k8s4ai.scheduler.topology import placement, placer
+from k8s4ai.scheduler.topology import tree as topo_tree
 
 
 def gang_gpus(wl: workload.Workload) -> float:
@@ -27,33 +28,20 @@ def gang_gpus(wl: workload.Workload) -> float:
     return sum(need) / pods.MILLI
 
 
-def _listing(amounts: Mapping[str, float]) -> str:
-    top = sorted(amounts.items(), key=lambda item: (-item[1], item[0]))[:4]
-    return ", ".join(f"{d} {v:g}" for d, v in top) or "none"
+def topology_of(
+    topologies: Sequence[topology.TopologyDomain], nodes: Sequence[node.Node]
+) -> topology.TopologyDomain | None:
+    """The TopologyDomain most nodes name (the first one when none names one)."""
+    named = Counter(n.spec.topology_name for n in nodes if n.spec.topology_name)
+    by_name = {t.metadata.name: t for t in topologies}
+    for name, _ in named.most_common():
+        if name in by_name:
+            return by_name[name]
+    return topologies[0] if topologies else None
 
 
-@contextmanager
-def _only(snap: snapshot.ClusterSnapshot, keep: snapshot.BoolArray) -> Iterator[None]:
-    """Hide every node outside `keep` (nothing free on it) for the duration."""
-    hidden = np.flatnonzero(~keep)
-    saved = (snap.gpu_free[hidden], snap.cpu_free[hidden], snap.memory_free[hidden])
-    snap.gpu_free[hidden], snap.cpu_free[hidden], snap.memory_free[hidden] = 0, 0, 0
-    _touch(snap, hidden)
-    try:
-        yield
-    finally:
-        snap.gpu_free[hidden], snap.cpu_free[hidden], snap.memory_free[hidden] = saved
-        _touch(snap, hidden)
-
-
-def _touch(snap: snapshot.ClusterSnapshot, rows: snapshot.IntArray) -> None:
-    """Mark rows changed, so cached per-node verdicts are computed again."""
-    snap.stamp += 1
-    snap.changed_at[rows] = snap.stamp
-
-
-class Placer(gang.Placer):
-    """The core's gang placer, kept within one topology domain for gangs that require it."""
+class Placer(placer.Placer):
+    """The topology placer, with each gang's constraint looked up by its scheduler name."""
 
     def __init__(
         self,
@@ -62,69 +50,25 @@ class Placer(gang.Placer):
         nodes: Sequence[node.Node],
         fenced: Collection[int],
         required: Mapping[str, str],
+        preferred: Mapping[str, str] | None = None,
+        topologies: Sequence[topology.TopologyDomain] = (),
+        classes: Mapping[str, accelerator.AcceleratorClass] | None = None,
     ) -> None:
-        super().__init__(snap, rng)
         self.nodes = nodes
         self.required = required
-        self.usable = snap.gpu_count.copy()
-        self.usable[list(fenced)] = 0
+        self.preferred: Mapping[str, str] = preferred or {}
+        tree = (
+            topo_tree.build(
+                topology_of(topologies, nodes), nodes, classes or {}, snap.gpu_count.tolist()
+            )
+            if nodes
+            else topo_tree.Tree([], [topo_tree.Host(name, ()) for name in snap.names])
+        )
+        super().__init__(snap, rng, tree, self.constraint, fenced)
 
-    def domains(self, level: str) -> dict[str, snapshot.BoolArray]:
-        """Each domain of `level` as a mask of snapshot rows."""
-        out: dict[str, snapshot.BoolArray] = {}
-        for row, n in enumerate(self.nodes):
-            domain = n.spec.topology.get(level)
-            if domain is not None:
-                out.setdefault(domain, np.zeros(len(self.snap), dtype=bool))[row] = True
-        return out
-
-    def key(self, job: workload.Workload) -> tuple[object, ...]:
-        return (*super().key(job), self.required.get(job.name))
-
-    def place(self, job: workload.Workload) -> list[workload.Placed] | gang.Refused:
+    def constraint(self, job: workload.Workload) -> placement.Constraint | None:
         level = self.required.get(job.name)
-        if level is None:
-            return super().place(job)
-        return self._place_within(job, level)
-
-    def _place_within(
-        self, job: workload.Workload, level: str
-    ) -> list[workload.Placed] | gang.Refused:
-        need = gang_gpus(job)
-        allowed = self.snap.allowed_models(max(job.pods, key=lambda p: p.gpu_request_milli))
-        domains = self.domains(level)
-        capacity = {d: float(self.usable[rows & allowed].sum()) for d, rows in domains.items()}
-        details: dict[str, float | str] = {"level": level, "needGpus": need}
-        largest = max(capacity.values(), default=0.0)
-        if largest + EPSILON < need:
-            return gang.Refused(
-                reasons.Reason(
-                    reasons.Kind.UNSCHEDULABLE,
-                    f"needs {need:g} GPUs in one {level}; the largest {level} has {largest:g} "
-                    "GPUs it may use",
-                    "TopologyFit",
-                    {**details, "largestDomainGpus": largest},
-                )
-            )
-        left = self.snap.gpu_free.sum(axis=1) / pods.MILLI
-        free = {d: float(left[rows & allowed].sum()) for d, rows in domains.items()}
-        for domain in sorted(free, key=lambda d: (free[d], d)):
-            if free[domain] + EPSILON < need:
-                continue
-            with _only(self.snap, domains[domain]):
-                placed = super().place(job)
-            if not isinstance(placed, gang.Refused):
-                return placed
-        total, most = sum(free.values()), max(free.values(), default=0.0)
-        kind = (
-            reasons.Kind.FRAGMENTATION if total + EPSILON >= need else reasons.Kind.GANG_CANNOT_FIT
-        )
-        return gang.Refused(
-            reasons.Reason(
-                kind,
-                f"needs {need:g} GPUs in one {level}; {total:g} are free, at most {most:g} in "
-                f"one {level} ({_listing(free)})",
-                "TopologyFit",
-                {**details, "freeGpus": total, "mostFreeInDomain": most},
-            )
-        )
+        if level is not None:
+            return placement.Constraint(level, required=True)
+        level = self.preferred.get(job.name)
+        return placement.Constraint(level) if level is not None else None
