@@ -146,3 +146,28 @@ def test_up_twice_on_the_same_port_says_why(
     assert second.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
     assert "already running" in second.stderr
+
+
+def test_up_serves_the_example_inference_endpoint_through_its_router(
+    plane: tuple[str, str, subprocess.Popen[str]],
+) -> None:
+    url, token, proc = plane
+    store = http.HttpStore(url, token=token)
+    try:
+        router = store.get("ContentRouter", "chat-router", "serving")
+        service = store.get("InferenceService", "llama-8b-chat", "serving")
+    finally:
+        store.close()
+    assert isinstance(router, api.ContentRouter) and isinstance(service, api.InferenceService)
+    assert service.status.ready_replicas == 3 and len(service.status.endpoints) == 3
+    assert router.status.url is not None and router.status.ready_replicas == 3
+    body = {
+        "model": service.spec.model,
+        "messages": [{"role": "user", "content": "hello there"}],
+        "max_tokens": 3,
+    }
+    answer = httpx.post(f"{router.status.url}/v1/chat/completions", json=body, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["usage"]["completion_tokens"] == 3
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0

@@ -64,6 +64,7 @@ class ContentRouterSpec(meta.Model):
 
 
 class ContentRouterStatus(meta.Status):
+    url: str | None = Field(default=None, description="Where the router serves, when running")
     ready_replicas: int = 0
     prefix_hit_rate: float | None = None
 
@@ -76,6 +77,7 @@ class ContentRouter(resource.Resource):
         resource.PrinterColumn("Service", ".spec.service"),
         resource.PrinterColumn("Policy", ".spec.policy"),
         resource.PrinterColumn("Ready", ".status.readyReplicas", "integer"),
+        resource.PrinterColumn("URL", ".status.url"),
         resource.PrinterColumn("Hit rate", ".status.prefixHitRate", "number", wide_only=True),
     )
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 import click
 
 from k8s4ai.api import manifest, node, queue
-from k8s4ai.cli import context, errors, server, sources, up_cluster
+from k8s4ai.cli import context, errors, server, sources, up_cluster, up_inference
 from k8s4ai.controllers import admission, runner
 from k8s4ai.scheduler.admission import policies
 from k8s4ai.server import run
@@ -78,8 +78,9 @@ def command(
     and admission, which admits and places applied gangs) and an example cluster (2 racks x
     4 nodes x 8 H100, an A100 node with MIG, L4 serving nodes, team queues in a cohort,
     training gangs, an inference service behind a ContentRouter, a CheckpointPolicy and
-    budgets). Stop it with Ctrl-C; state is kept in the store file (--db) for next time, and
-    examples are re-applied without duplicates.
+    budgets). Inference services run as mock replicas (there are no GPUs here) behind a live
+    router per ContentRouter, on 127.0.0.1. Stop it with Ctrl-C; state is kept in the store
+    file (--db) for next time, and examples are re-applied without duplicates.
 
     With --kubeconfig or --in-cluster, k8s4ai instead schedules a Kubernetes cluster's pods
     (those with schedulerName k8s4ai) as a secondary scheduler, electing a leader among
@@ -115,10 +116,13 @@ def command(
         ]
         for controller in controllers:
             controller.start()
-        _banner(store, api.url, target.db, token_file or context.home() / "tokens.csv", no_auth)
+        serving = up_inference.start(store, host)
+        tokens_at = token_file or context.home() / "tokens.csv"
+        _banner(store, api.url, target.db, tokens_at, no_auth, _routers_banner(serving))
         _wait_for_signal()
         click.echo("stopping...")
         stop.set()
+        serving.stop(store)
         api.stop()
         for controller in controllers:
             controller.join(timeout=5)
@@ -156,7 +160,9 @@ def _cluster_summary(store: interface.Store) -> str:
     )
 
 
-def _banner(store: interface.Store, url: str, db: Path, token_file: Path, no_auth: bool) -> None:
+def _banner(
+    store: interface.Store, url: str, db: Path, token_file: Path, no_auth: bool, serving: str
+) -> None:
     auth_line = "no authentication (--no-auth)" if no_auth else f"bearer tokens in {token_file}"
     db_flag = "" if db == context.default_db() else f" --db {db}"
     prog = _prog()
@@ -166,7 +172,7 @@ k8s4ai is up
   API server   {url}/apis/k8s4ai.io/v1alpha1   ({auth_line})
   health       {url}/healthz   metrics {url}/metrics   OpenAPI {url}/openapi/v3
   store        {db}
-  cluster      {_cluster_summary(store)}
+  cluster      {_cluster_summary(store)}{serving}
 
 Try, in another terminal:
   {prog}{db_flag} get nodes -o wide
@@ -177,6 +183,22 @@ Try, in another terminal:
 
 Press Ctrl-C to stop.""".rstrip()
     )
+
+
+def _routers_banner(serving: up_inference.Serving) -> str:
+    if not serving.routers:
+        return ""
+    lines = ["  inference    mock replicas behind OpenAI-compatible routers:"]
+    for key, router in serving.routers.items():
+        lines.append(f"    {key:28} {router.url}/v1/chat/completions")
+    first = next(iter(serving.routers.values()))
+    model = next(iter(sorted(first.router.pool.known_models())), "MODEL")
+    body = f'{{"model": "{model}", "messages": [{{"role": "user", "content": "hi"}}]}}'
+    lines.append(
+        f"    curl {first.url}/v1/chat/completions -H 'Content-Type: application/json' "
+        f"-d '{body}'"
+    )
+    return "\n" + "\n".join(lines)
 
 
 def _prog() -> str:

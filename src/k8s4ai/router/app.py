@@ -4,6 +4,7 @@ tests, benchmarks and `k8s4ai up`."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -69,3 +70,50 @@ def run(
         asyncio.run(serve(cfg, host, port, seed, ready))
     else:
         uvloop.run(serve(cfg, host, port, seed, ready))
+
+
+class InThread:
+    """A router on its own event loop in a daemon thread, for a process whose main thread is
+    busy elsewhere (`k8s4ai up`)."""
+
+    def __init__(self, cfg: config.RouterConfig, host: str, port: int, seed: int = 0) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._running: Running | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(cfg, host, port, seed), name="k8s4ai-router", daemon=True
+        )
+        self._thread.start()
+        self._started.wait()
+        if self._error is not None:
+            raise self._error
+
+    @property
+    def url(self) -> str:
+        assert self._running is not None
+        return self._running.url
+
+    @property
+    def router(self) -> proxy.Router:
+        assert self._running is not None
+        return self._running.router
+
+    def _run(self, cfg: config.RouterConfig, host: str, port: int, seed: int) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._running = self._loop.run_until_complete(start(cfg, host, port, seed))
+        except BaseException as err:  # handed to the caller's thread
+            self._error = err
+            self._started.set()
+            return
+        self._started.set()
+        self._loop.run_forever()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._running is not None:
+            future = asyncio.run_coroutine_threadsafe(self._running.stop(), self._loop)
+            future.result(timeout)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout)
+        self._loop.close()
