@@ -5,10 +5,10 @@ What the core cannot express is mapped to the closest thing it can, and said her
 - A node holds one GPU model in the snapshot: a node with GPUs of several classes is entered
   with its largest group's class (the other GPUs are left out of placement).
 - A MIG slice is a fraction of one GPU: its compute slices over 7, rounded down
-  (`vram.mig.milli_gpu`: a 1g.10gb is 142 milli-GPU, so seven fill one GPU), and slices pack
-  onto GPUs as fractional pods do — which checks compute slices, not the MIG placement rules
-  of `vram.mig`; a fractional pod that names `vram` takes at least that share of its class's
-  memory.
+  (`vram.mig.milli_gpu`: a 1g.10gb is 142 milli-GPU, so seven fill one GPU). That share only
+  checks compute slices; the placer (`vram.mig_placer`) also keeps each GPU's instances a
+  valid layout, knowing each MIG pod's profile from `mig_profiles`. A fractional pod that
+  names `vram` takes at least that share of its class's memory.
 - A gang's GPUs are charged to one accelerator class (its quota flavor): the class its GPU pod
   sets name, or, when they name none, the queue's first GPU class (unless the queue has a
   class-less GPU quota), and the pods are then kept to that class's nodes.
@@ -182,6 +182,25 @@ def pod_requests(
                 )
             )
     return tuple(out)
+
+
+def mig_profiles(obj: gang.GangSchedulingGroup) -> dict[str, str]:
+    """The MIG profile of each of the gang's MIG pods, by pod name."""
+    key = job_key(obj)
+    return {
+        pod_name(key, pod_set.name, index): pod_set.resources.mig_profile
+        for pod_set in obj.spec.pod_sets
+        if pod_set.resources.mig_profile is not None
+        for index in range(pod_set.count)
+    }
+
+
+def mig_geometry(
+    n: node.Node, classes: Mapping[str, accelerator.AcceleratorClass]
+) -> mig.Geometry | None:
+    """The MIG profiles of the GPUs the node is entered with (see `node_spec`)."""
+    cls = classes.get(gpu_class(n)[0])
+    return mig.geometry(cls.spec) if cls is not None else None
 
 
 def to_workload(

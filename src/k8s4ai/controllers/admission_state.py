@@ -25,6 +25,7 @@ from k8s4ai.controllers import (
 )
 from k8s4ai.scheduler import pods, snapshot
 from k8s4ai.scheduler.admission import cycle, policies, reasons, workload
+from k8s4ai.scheduler.vram import mig_placer
 
 HOLDING = ("Admitted", "Running")
 """Gang phases in which it holds the nodes its assignments name."""
@@ -100,9 +101,7 @@ def build(
     }
     labels = {key: g.metadata.labels for key, g in gangs.items()}
     projected = {
-        key: budget_spend.projected(
-            gangs[key], wl.gpus, classes.get(wl.accelerator_class or "")
-        )
+        key: budget_spend.projected(gangs[key], wl.gpus, classes.get(wl.accelerator_class or ""))
         for key, wl in workloads.items()
     }
     held = [name for name, q in queues.items() if q.spec.stop_policy != "None"]
@@ -134,6 +133,14 @@ def build(
         preferred=preferred,
         topologies=[o for o in objs if isinstance(o, topology.TopologyDomain)],
         classes=classes,
+        record=mig_placer.Record(
+            [admission_convert.mig_geometry(n, classes) for n in nodes] or [None],
+            {
+                pod: profile
+                for key in workloads
+                for pod, profile in admission_convert.mig_profiles(gangs[key]).items()
+            },
+        ),
     )
     state = State(sched, nodes, gangs, queues, budgets, workloads, required, fenced)
     state.projected = projected
@@ -201,7 +208,8 @@ def _resume(
     """Charge a job that holds nodes as running there (or requeue it, saying why not)."""
     sched = state.scheduler
     rows = {n.metadata.name: row for row, n in enumerate(state.nodes)}
-    placed = _place_again(sched.snap, rows, wl, g)
+    assert isinstance(sched.placer, admission_topology.Placer)
+    placed = _place_again(sched.placer, rows, wl, g)
     if isinstance(placed, str):
         state.requeued[wl.name] = placed
         return
@@ -224,21 +232,21 @@ def _resume(
 
 
 def _place_again(
-    snap: snapshot.ClusterSnapshot,
+    placer: admission_topology.Placer,
     rows: dict[str, int],
     wl: workload.Workload,
     g: gang.GangSchedulingGroup,
 ) -> list[workload.Placed] | str:
-    """The job's pods assigned on the snapshot where its status says they run, or why they
-    no longer can be."""
+    """The job's pods assigned on the snapshot (and MIG pods' instances on the placer's
+    record) where its status says they run, or why they no longer can be."""
+    snap = placer.snap
     by_set: dict[str, list[pods.PodRequest]] = {}
     for pod in wl.pods:
         by_set.setdefault(admission_convert.pod_set_of(pod)[0], []).append(pod)
     placed: list[workload.Placed] = []
 
     def undo(why: str) -> str:
-        for p in placed:
-            snap.release(p.node, p.pod, p.gpus)
+        placer.release(placed)
         return why
 
     for assignment in g.status.assignments:
@@ -249,7 +257,14 @@ def _place_again(
             row = rows.get(name)
             if row is None:
                 return undo(f"node {name} is gone")
-            gpus = _free_gpus(snap, row, pod)
+            if pod.name in placer.record.profiles:
+                gpus = placer.resume(row, pod)
+                if gpus is None:
+                    profile = placer.record.profiles[pod.name]
+                    return undo(f"node {name} has no MIG {profile} slot left for pod {pod.name}")
+                placed.append(workload.Placed(pod, row, gpus))
+                continue
+            gpus = _free_gpus(snap, row, pod, placer.record)
             if gpus is None:
                 return undo(f"node {name} no longer has room for pod {pod.name}")
             try:
@@ -263,13 +278,18 @@ def _place_again(
 
 
 def _free_gpus(
-    snap: snapshot.ClusterSnapshot, row: int, pod: pods.PodRequest
+    snap: snapshot.ClusterSnapshot, row: int, pod: pods.PodRequest, record: mig_placer.Record
 ) -> tuple[int, ...] | None:
-    """GPUs of the node for the pod, fullest first (a status names nodes, not devices)."""
+    """GPUs of the node for the pod, fullest first (a status names nodes, not devices), not
+    in MIG mode."""
     if not pod.num_gpu:
         return ()
     free = snap.gpu_free[row]
-    fits = [g for g in range(int(snap.gpu_count[row])) if free[g] >= pod.gpu_milli]
+    fits = [
+        g
+        for g in range(int(snap.gpu_count[row]))
+        if free[g] >= pod.gpu_milli and (row, g) not in record.layouts
+    ]
     if len(fits) < pod.num_gpu:
         return None
     fits.sort(key=lambda g: (int(free[g]), g))

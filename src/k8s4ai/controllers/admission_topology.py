@@ -20,6 +20,7 @@ from k8s4ai.scheduler import pods, snapshot
 from k8s4ai.scheduler.admission import workload
 from k8s4ai.scheduler.topology import placement, placer
 from k8s4ai.scheduler.topology import tree as topo_tree
+from k8s4ai.scheduler.vram import mig_placer
 
 
 def gang_gpus(wl: workload.Workload) -> float:
@@ -40,8 +41,9 @@ def topology_of(
     return topologies[0] if topologies else None
 
 
-class Placer(placer.Placer):
-    """The topology placer, with each gang's constraint looked up by its scheduler name."""
+class Placer(mig_placer.MigAware, placer.Placer):
+    """The topology placer, with each gang's constraint looked up by its scheduler name,
+    keeping MIG layouts valid (`mig_placer`; `record` None keeps no MIG instances)."""
 
     def __init__(
         self,
@@ -53,8 +55,10 @@ class Placer(placer.Placer):
         preferred: Mapping[str, str] | None = None,
         topologies: Sequence[topology.TopologyDomain] = (),
         classes: Mapping[str, accelerator.AcceleratorClass] | None = None,
+        record: mig_placer.Record | None = None,
     ) -> None:
         self.nodes = nodes
+        self.record = record or mig_placer.Record([None] * len(snap), {})
         self.required = required
         self.preferred: Mapping[str, str] = preferred or {}
         tree = (
