@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from k8s4ai.api import meta, registry
+from k8s4ai.store import sqlite
 from k8s4ai.testing.replica import run, server
 
 pytestmark = pytest.mark.integration
@@ -63,3 +65,50 @@ def test_router_without_replicas_says_what_to_give() -> None:
     done = subprocess.run([K8S4AI, "router"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 1
     assert "--endpoint" in done.stderr and "--from" in done.stderr
+
+
+def test_router_from_the_store_follows_its_service(
+    replicas: list[run.RunningReplica], tmp_path: Path
+) -> None:
+    db = tmp_path / "k8s4ai.db"
+    first, second = replicas
+    service = {
+        "apiVersion": meta.GROUP_VERSION, "kind": "InferenceService",
+        "metadata": {"name": "chat", "namespace": "serving"},
+        "spec": {"model": "tiny", "replicas": 2},
+    }  # fmt: skip
+    router = {
+        "apiVersion": meta.GROUP_VERSION, "kind": "ContentRouter",
+        "metadata": {"name": "chat-router", "namespace": "serving"},
+        "spec": {"service": "chat", "policy": "round-robin"},
+    }  # fmt: skip
+
+    def publish(store: sqlite.SqliteStore, *urls: str) -> None:
+        status = {"status": {"endpoints": list(urls), "readyReplicas": len(urls)}}
+        store.patch("InferenceService", "chat", "serving", status, subresource="status")
+
+    with sqlite.SqliteStore(db) as store:
+        store.apply([registry.by_kind(m["kind"]).model_validate(m) for m in (service, router)])
+        publish(store, first.url)
+        args = [K8S4AI, "--db", str(db), "router", "--from", "chat-router", "-n", "serving"]
+        proc = subprocess.Popen([*args, "--port", "0"], stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stderr is not None
+            found = re.search(r"on (http://127\.0\.0\.1:\d+)", proc.stderr.readline())
+            assert found
+            body = {"model": "tiny", "prompt": "hello there", "max_tokens": 1}
+            with httpx.Client(base_url=found.group(1), trust_env=False, timeout=10) as client:
+                assert client.post("/v1/completions", json=body).status_code == 200
+                publish(store, second.url)
+                assert second.url in proc.stderr.readline(), "the router says it moved"
+                before = first.app.engine.stats.requests
+                for _ in range(3):
+                    assert client.post("/v1/completions", json=body).status_code == 200
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            if proc.stderr is not None:
+                proc.stderr.close()
+    assert before == 1, "only the request sent before the move reached the first replica"
+    assert second.app.engine.stats.requests >= 3
+    assert first.app.engine.stats.requests == before, "nothing reaches a removed replica"

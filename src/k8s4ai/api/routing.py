@@ -34,7 +34,11 @@ class ContentRouterSpec(meta.Model):
         description="Characters per token of the model's tokenizer (English BPE about 4)",
     )
     cache_threshold: float = Field(
-        default=0.5, ge=0, le=1, description="Minimum prefix match ratio to follow the cache"
+        default=0.3,
+        ge=0,
+        le=1,
+        description="Share of the prompt a replica must hold beyond what every replica holds "
+        "(a shared system prompt) to follow the cache",
     )
     balance_abs_threshold: int = Field(
         default=32, ge=0, description="Load gap (requests) beyond which least-load wins"

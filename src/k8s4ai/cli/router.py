@@ -8,10 +8,11 @@ import dataclasses
 import click
 import pydantic
 
-from k8s4ai.api import inference, routing
+from k8s4ai.api import routing
 from k8s4ai.cli import context, errors
-from k8s4ai.router import app, config, policies
+from k8s4ai.router import app, config, follow, policies
 from k8s4ai.store import errors as store_errors
+from k8s4ai.store import interface
 
 HELP = """Route OpenAI-compatible requests to inference replicas, following their prompt caches.
 
@@ -23,31 +24,19 @@ Examples:
 
 Serves /v1/completions, /v1/chat/completions (streams pass through as they come),
 /v1/models, /health and /metrics. Replicas come only from --endpoint or the ContentRouter;
-a request cannot choose where it goes.
+a request cannot choose where it goes. With --from (and no --endpoint) the router follows
+the ContentRouter and its InferenceService while it runs: replicas added to or removed from
+the service's endpoints join (after a good health probe) or leave without a restart.
 """
 
 
-def _from_store(target: context.Target, name: str, namespace: str) -> routing.ContentRouterSpec:
-    with context.connect(target) as store:
-        try:
-            found = store.get(routing.ContentRouter.kind_name, name, namespace)
-        except store_errors.StoreError as err:
-            raise errors.from_store(err) from None
-        assert isinstance(found, routing.ContentRouter)
-        spec = found.spec
-        if spec.service is not None and not spec.endpoints:
-            try:
-                service = store.get(inference.InferenceService.kind_name, spec.service, namespace)
-            except store_errors.StoreError as err:
-                raise errors.from_store(err) from None
-            assert isinstance(service, inference.InferenceService)
-            if not service.status.endpoints:
-                raise errors.CommandError(
-                    f"ContentRouter {namespace}/{name}: InferenceService {spec.service} has no "
-                    "ready endpoints yet; pass --endpoint to route to replicas directly"
-                )
-            spec = spec.model_copy(update={"endpoints": list(service.status.endpoints)})
-        return spec
+def _from_store(store: interface.Store, name: str, namespace: str) -> routing.ContentRouterSpec:
+    try:
+        return follow.resolve(store, name, namespace)
+    except store_errors.StoreError as err:
+        raise errors.from_store(err) from None
+    except follow.NoReplicasError as err:
+        raise errors.CommandError(f"{err}; pass --endpoint to route to replicas directly") from None
 
 
 @click.command("router", help=HELP)
@@ -105,30 +94,45 @@ def command(
         updates["block_size"] = block_size
     if chars_per_token is not None:
         updates["chars_per_token"] = chars_per_token
-    try:
-        base = (
-            _from_store(target, name, namespace)
-            if name is not None
-            else routing.ContentRouterSpec(endpoints=list(endpoints))
-        )
-        merged = base.model_copy(update=updates).model_dump(by_alias=True)
-        spec = routing.ContentRouterSpec.model_validate(merged)
-        cfg = dataclasses.replace(
-            config.from_spec(spec),
-            models=models,
-            max_body_bytes=max_body_bytes,
-            request_timeout=request_timeout,
-            health_interval=health_interval,
-        )
-    except (pydantic.ValidationError, ValueError) as err:
-        raise errors.CommandError(str(err)) from None
-    bind = spec.port if port is None else port
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(context.connect(target)) if name is not None else None
+        try:
+            base = (
+                _from_store(store, name, namespace)
+                if store is not None and name is not None
+                else routing.ContentRouterSpec(endpoints=list(endpoints))
+            )
+            merged = base.model_copy(update=updates).model_dump(by_alias=True)
+            spec = routing.ContentRouterSpec.model_validate(merged)
+            cfg = dataclasses.replace(
+                config.from_spec(spec),
+                models=models,
+                max_body_bytes=max_body_bytes,
+                request_timeout=request_timeout,
+                health_interval=health_interval,
+            )
+        except (pydantic.ValidationError, ValueError) as err:
+            raise errors.CommandError(str(err)) from None
+        bind = spec.port if port is None else port
 
-    def ready(url: str) -> None:
-        click.echo(f"routing {len(cfg.endpoints)} replicas with {cfg.policy} on {url}", err=True)
+        def ready(running: app.Running) -> None:
+            click.echo(
+                f"routing {len(cfg.endpoints)} replicas with {cfg.policy} on {running.url}",
+                err=True,
+            )
+            if store is None or name is None or endpoints:
+                return
 
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            app.run(cfg, host, bind, ready=ready)
-    except OSError as err:
-        raise errors.CommandError(f"cannot listen on {host}:{bind}: {err.strerror}") from None
+            def changed(urls: tuple[str, ...]) -> None:
+                running.set_endpoints(urls)
+                click.echo(f"replicas of {namespace}/{name} now: {', '.join(urls)}", err=True)
+
+            follower = follow.Follower(store, name, namespace, cfg.endpoints, changed).start()
+            stack.callback(follower.stop)
+
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                app.run(cfg, host, bind, ready=ready)
+        except OSError as err:
+            message = f"cannot listen on {host}:{bind}: {err.strerror}"
+            raise errors.CommandError(message) from None

@@ -21,6 +21,12 @@ class Running:
     router: proxy.Router
     runner: web.AppRunner
     url: str
+    loop: asyncio.AbstractEventLoop
+
+    def set_endpoints(self, urls: tuple[str, ...]) -> None:
+        """Route to `urls` from now on; for other threads, returning once the router has
+        switched (new replicas probed)."""
+        asyncio.run_coroutine_threadsafe(self.router.set_endpoints(urls), self.loop).result()
 
     async def stop(self) -> None:
         await self.runner.cleanup()
@@ -35,7 +41,7 @@ async def start(
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound = runner.addresses[0][1]
-    return Running(router, runner, f"http://{host}:{bound}")
+    return Running(router, runner, f"http://{host}:{bound}", asyncio.get_running_loop())
 
 
 async def serve(
@@ -43,12 +49,13 @@ async def serve(
     host: str,
     port: int,
     seed: int = 0,
-    ready: Callable[[str], None] | None = None,
+    ready: Callable[[Running], None] | None = None,
 ) -> None:
-    """Until cancelled (Ctrl-C in the CLI); `ready` hears the URL once it accepts requests."""
+    """Until cancelled (Ctrl-C in the CLI); `ready` hears of the router once it accepts
+    requests."""
     running = await start(cfg, host, port, seed)
     if ready is not None:
-        ready(running.url)
+        ready(running)
     try:
         await asyncio.Event().wait()
     finally:
@@ -60,7 +67,7 @@ def run(
     host: str,
     port: int,
     seed: int = 0,
-    ready: Callable[[str], None] | None = None,
+    ready: Callable[[Running], None] | None = None,
 ) -> None:
     """In the foreground, on uvloop where it is installed: most of a proxied request's cost
     is the event loop's own."""
@@ -98,6 +105,10 @@ class InThread:
     def router(self) -> proxy.Router:
         assert self._running is not None
         return self._running.router
+
+    def set_endpoints(self, urls: tuple[str, ...]) -> None:
+        assert self._running is not None
+        self._running.set_endpoints(urls)
 
     def _run(self, cfg: config.RouterConfig, host: str, port: int, seed: int) -> None:
         asyncio.set_event_loop(self._loop)

@@ -22,7 +22,7 @@ class RouterConfig:
     cache_blocks: int | None = None
     """Blocks one replica's KV cache holds, when known: the router's belief of what is cached
     forgets beyond it."""
-    cache_threshold: float = 0.5
+    cache_threshold: float = 0.3
     balance_abs_threshold: int = 32
     balance_rel_threshold: float = 1.5
     max_body_bytes: int = 8 * 2**20

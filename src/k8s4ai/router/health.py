@@ -47,10 +47,9 @@ async def probe_all(
     changed: Listener,
 ) -> None:
     """One round of probes; `changed` hears each replica that went in or out of rotation."""
-    results = await asyncio.gather(
-        *(probe(session, r, timeout, learn_models) for r in pool.replicas)
-    )
-    for replica, ok in zip(pool.replicas, results, strict=True):
+    members = list(pool.replicas)
+    results = await asyncio.gather(*(probe(session, r, timeout, learn_models) for r in members))
+    for replica, ok in zip(members, results, strict=True):
         was = replica.healthy
         if ok:
             pool.succeeded(replica)

@@ -9,6 +9,7 @@ URLs come only from the configuration: nothing in a request names where it goes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import aiohttp
@@ -53,6 +54,7 @@ class Router:
         self.metrics = metrics.RouterMetrics.create()
         self._session: aiohttp.ClientSession | None = None
         self._prober: asyncio.Task[None] | None = None
+        self._updating = asyncio.Lock()
         for replica in self.pool.replicas:
             self.metrics.healthy.labels(replica.url).set(1)
 
@@ -99,6 +101,31 @@ class Router:
         self.metrics.healthy.labels(replica.url).set(1 if healthy else 0)
         if not healthy:
             self.metrics.ejections.inc()
+
+    async def set_endpoints(self, urls: tuple[str, ...]) -> None:
+        """Route to `urls` from now on. New replicas are probed first, so a replica swapped
+        for another leaves no gap with nobody healthy; requests in flight to a dropped replica
+        finish there. Calls run one at a time, in order."""
+        async with self._updating:
+            known = frozenset(self.cfg.models) or None
+            fresh = [
+                replicas.Replica(url, 0, healthy=False, models=known)
+                for url in urls
+                if self.pool.get(url) is None
+            ]
+            learn = not self.cfg.models
+            results = await asyncio.gather(
+                *(health.probe(self.session, r, 5.0, learn) for r in fresh)
+            )
+            for replica, ok in zip(fresh, results, strict=True):
+                replica.healthy = ok
+                replica.failures = 0 if ok else 1
+            for replica in self.pool.update(urls, fresh):
+                self.policy.forget(replica)
+                with contextlib.suppress(KeyError):
+                    self.metrics.healthy.remove(replica.url)
+            for replica in self.pool.replicas:
+                self.metrics.healthy.labels(replica.url).set(1 if replica.healthy else 0)
 
     def _failed(self, replica: replicas.Replica) -> None:
         was = replica.healthy

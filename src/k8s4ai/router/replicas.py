@@ -41,6 +41,27 @@ class ReplicaSet:
         replicas = [Replica(url, i, models=known) for i, url in enumerate(urls)]
         return cls(replicas, eject_after, _by_url={r.url: r for r in replicas})
 
+    def update(self, urls: Sequence[str], probed: Sequence[Replica] = ()) -> list[Replica]:
+        """Route to `urls` from now on; returns the replicas dropped. A replica kept keeps
+        its health, load and models; a new one comes from `probed` (already asked whether
+        it is healthy and what it serves) or else waits out of rotation for its first good
+        probe, as a Kubernetes endpoint waits to be ready."""
+        ready = {r.url: r for r in probed}
+        wanted = dict.fromkeys(urls)
+        dropped = [r for r in self.replicas if r.url not in wanted]
+        next_index = max((r.index for r in self.replicas), default=-1) + 1
+        kept = []
+        for url in wanted:
+            replica = self._by_url.get(url)
+            if replica is None:
+                replica = ready.get(url) or Replica(url, 0, healthy=False)
+                replica.index = next_index
+                next_index += 1
+            kept.append(replica)
+        self.replicas = kept
+        self._by_url = {r.url: r for r in kept}
+        return dropped
+
     def get(self, url: str) -> Replica | None:
         return self._by_url.get(url)
 

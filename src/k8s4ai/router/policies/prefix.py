@@ -4,7 +4,12 @@ its prompt, unless that would pile load on one replica.
 The ladder follows the SGLang router's cache-aware policy (its docs: while loads differ by more
 than both `balance_abs_threshold` and `balance_rel_threshold`×, least-load wins; else the
 longest prefix match wins when it covers `cache_threshold` of the prompt; else the replica with
-the most room). Each replica has two indexes of the prompts it served:
+the most room), with one change: a match counts only beyond what *every* candidate holds. A
+system prompt shared by all conversations says nothing about where a conversation lives; counted
+in full, it either pulls every new conversation onto the first replica that cached it, or (to
+avoid that) forces a threshold high enough to drop real matches. Measured against the match,
+the threshold barely matters (`bench/router_policies.py` runs 0.1–0.5).
+Each replica has two indexes of the prompts it served:
 
 - a *cache mirror*, an LRU as large as the replica's KV cache (`cache_tokens_per_replica`),
   so the router's belief of what is cached forgets what the replica has evicted; it says
@@ -77,9 +82,10 @@ class PrefixCacheAware:
         else:
             remembered = {r.url: self.index(r).matched(keys) for r in order}
             best = max(order, key=lambda r: (remembered[r.url], -r.outstanding))
-            if keys and remembered[best.url] >= enough:
+            shared = min(remembered.values())
+            if keys and remembered[best.url] - shared >= max(1.0, enough):
                 pick = best
-                reason = "prefix" if self.cached(best).matched(keys) >= enough else "affinity"
+                reason = "prefix" if self.cached(best).matched(keys) > shared else "affinity"
             else:
                 pick = min(order, key=lambda r: (len(self.index(r)), r.outstanding))
                 reason = "room"
