@@ -21,7 +21,7 @@ from typing import Any
 
 from k8s4ai.backends.sim import published, report, sweep
 from k8s4ai.scheduler import registry
-from k8s4ai.traces import openb
+from k8s4ai.traces import csvrows, openb
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT.parent / "shared" / "traces" / "alibaba-gpu-v2023"
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         nodes = tuple(openb.load_nodes(args.traces / NODE_LIST))
         workloads = [sweep.Workload(p.stem, nodes, tuple(openb.load_pods(p))) for p in lists]
-    except openb.TraceError as err:
+    except csvrows.TraceError as err:
         sys.exit(f"error: {err}")
     paper: report.Paper = {}
     if (args.traces / PAPER).is_file():

@@ -54,7 +54,7 @@ import numpy.typing as npt
 
 from k8s4ai.backends.sim import fragmentation, published, report, sweep
 from k8s4ai.scheduler import pods
-from k8s4ai.traces import openb
+from k8s4ai.traces import csvrows, openb
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT.parent / "shared" / "traces" / "alibaba-gpu-v2023"
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         nodes = openb.load_nodes(args.traces / NODE_LIST)
-    except openb.TraceError as err:
+    except csvrows.TraceError as err:
         sys.exit(f"error: {err}")
     available = {p.stem: p for p in sorted(args.traces.glob("openb_pod_list_*.csv"))}
     wanted = (

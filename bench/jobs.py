@@ -24,7 +24,7 @@ from k8s4ai.backends.sim import job_metrics, job_report, job_sweep, report
 from k8s4ai.backends.sim import jobs as replay
 from k8s4ai.cli import job_traces
 from k8s4ai.scheduler.admission import policies
-from k8s4ai.traces import catalog, openb
+from k8s4ai.traces import catalog, csvrows
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT.parent / "shared" / "traces"
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
             sizing = catalog.size(trace.jobs, args.load)
         except (catalog.UnknownTraceError, catalog.MissingTraceError) as err:
             sys.exit(f"error: {err.args[0]}")
-        except (openb.TraceError, ValueError) as err:
+        except (csvrows.TraceError, ValueError) as err:
             sys.exit(f"error: {err}")
         scenario = job_traces.scenario(trace, sizing)
         scenarios.append(scenario)

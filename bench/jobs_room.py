@@ -35,7 +35,7 @@ import numpy as np
 
 from k8s4ai.backends.sim import pooled, report
 from k8s4ai.cli import job_traces
-from k8s4ai.traces import catalog, openb
+from k8s4ai.traces import catalog, csvrows
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT.parent / "shared" / "traces"
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
                 rows[name] = future.result()
             except (catalog.UnknownTraceError, catalog.MissingTraceError) as err:
                 sys.exit(f"error: {err.args[0]}")
-            except (openb.TraceError, ValueError) as err:
+            except (csvrows.TraceError, ValueError) as err:
                 sys.exit(f"error: {name}: {err}")
             r = rows[name]
             print(

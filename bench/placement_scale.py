@@ -23,7 +23,7 @@ import numpy as np
 
 from k8s4ai.backends.sim import fragmentation, report, sweep
 from k8s4ai.scheduler import pods, registry, snapshot
-from k8s4ai.traces import openb
+from k8s4ai.traces import csvrows, openb
 from k8s4ai.traces import synthetic as traces
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {err}")
     try:
         nodes, workload, source = inputs(args.traces, args.nodes, args.attempts)
-    except openb.TraceError as err:
+    except csvrows.TraceError as err:
         sys.exit(f"error: {err}")
     capacity = sum(n.gpus for n in nodes) * pods.MILLI
     tune = tune_for(workload, capacity, args.attempts)

@@ -60,7 +60,7 @@ from matplotlib.backends import backend_agg
 from k8s4ai.backends.sim import jobs as replay_jobs
 from k8s4ai.backends.sim import report, topology_replay
 from k8s4ai.cli import job_traces
-from k8s4ai.traces import catalog, openb
+from k8s4ai.traces import catalog, csvrows
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT.parent / "shared" / "traces"
@@ -444,7 +444,7 @@ def main(argv: list[str] | None = None) -> None:
             described.append(scenario(name, args.traces, seeds[0], count, fabric)[2])
         except (catalog.UnknownTraceError, catalog.MissingTraceError) as err:
             sys.exit(f"error: {err.args[0]}")
-        except (openb.TraceError, ValueError) as err:
+        except (csvrows.TraceError, ValueError) as err:
             sys.exit(f"error: {name}: {err}")
     flat = {**fabric, "block_gbps": fabric["rack_gbps"], "spine_gbps": fabric["rack_gbps"]}
     checks = (

@@ -43,7 +43,7 @@ from k8s4ai.api import accelerator, manifest
 from k8s4ai.backends.sim import report
 from k8s4ai.cli import up
 from k8s4ai.scheduler.vram import mig, placers, residency, sizing, vram_placer
-from k8s4ai.traces import dlrm, openb
+from k8s4ai.traces import csvrows, dlrm
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT.parent / "shared" / "traces"
@@ -450,7 +450,7 @@ def main(argv: list[str] | None = None) -> None:
     if trace.exists():
         try:
             instances = dlrm.load(trace)
-        except openb.TraceError as err:
+        except csvrows.TraceError as err:
             sys.exit(f"error: {err}")
         start = args.start_day * DAY
         dl = dlrm_arrivals(

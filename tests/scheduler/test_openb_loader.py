@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from k8s4ai.scheduler import pods, snapshot
-from k8s4ai.traces import openb
+from k8s4ai.traces import csvrows, openb
 
 NODES = """\
 sn,cpu_milli,memory_mib,gpu,model
@@ -149,7 +149,7 @@ def test_malformed_files_name_file_line_and_column(
     tmp_path: Path, load: Loader, text: str, message: str
 ) -> None:
     path = write(tmp_path, text)
-    with pytest.raises(openb.TraceError) as err:
+    with pytest.raises(csvrows.TraceError) as err:
         load(path)
     assert str(err.value) == f"{path}: {message}"
 
@@ -178,7 +178,7 @@ def test_inconsistent_gpu_requests_name_file_and_line(
     tmp_path: Path, row: str, message: str
 ) -> None:
     path = write(tmp_path, POD_HEADER + "ok,1,1,0,0,\n" + row + "\n")
-    with pytest.raises(openb.TraceError) as err:
+    with pytest.raises(csvrows.TraceError) as err:
         openb.load_pods(path)
     assert str(err.value) == f"{path}: line 3: {message}"
 
@@ -186,7 +186,7 @@ def test_inconsistent_gpu_requests_name_file_and_line(
 
 def test_a_multi_gpu_share_names_the_gpu_milli_column(tmp_path: Path) -> None:
     path = write(tmp_path, POD_HEADER + "p1,1000,5,4,500,\n")
-    with pytest.raises(openb.TraceError, match=r": line 2: column gpu_milli: "):
+    with pytest.raises(csvrows.TraceError, match=r": line 2: column gpu_milli: "):
         openb.load_pods(path)
 
 
@@ -198,6 +198,6 @@ def test_empty_parts_of_gpu_spec_are_dropped(tmp_path: Path) -> None:
 
 def test_an_unreadable_file_is_a_trace_error(tmp_path: Path) -> None:
     path = tmp_path / "absent.csv"
-    with pytest.raises(openb.TraceError) as err:
+    with pytest.raises(csvrows.TraceError) as err:
         openb.load_nodes(path)
     assert str(err.value) == f"{path}: cannot read: No such file or directory"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s4ai.traces import catalog, jobs, openb
+from k8s4ai.traces import catalog, csvrows, jobs
 
 PHILLY = (
     "timestamp,duration,num_gpus,gpu_time,cluster\n"
@@ -150,7 +150,7 @@ def test_pollux_sizes_follow_the_papers_categories() -> None:
 def test_an_unknown_pollux_application_is_an_error(root: Path) -> None:
     path = root / catalog.SHARED["pollux-3"].path
     path.write_text(POLLUX + "gpt-3,180,gpt,8,64\n", encoding="utf-8")
-    with pytest.raises(openb.TraceError, match="no duration model for application 'gpt'"):
+    with pytest.raises(csvrows.TraceError, match="no duration model for application 'gpt'"):
         catalog.load("pollux-3", root)
 
 

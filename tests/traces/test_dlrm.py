@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s4ai.traces import dlrm, openb
+from k8s4ai.traces import csvrows, dlrm
 
 HEADER = (
     "instance_sn,role,app_name,cpu_request,cpu_limit,gpu_request,gpu_limit,rdma_request,"
@@ -66,17 +66,17 @@ def test_gpu_instances_with_their_lifetimes(trace: Path) -> None:
 )
 def test_errors_name_file_line_and_column(trace: Path, bad: str, message: str) -> None:
     trace.write_text(HEADER + row() + bad)
-    with pytest.raises(openb.TraceError, match=f"^{trace}: ") as err:
+    with pytest.raises(csvrows.TraceError, match=f"^{trace}: ") as err:
         dlrm.load(trace)
     assert message in str(err.value)
 
 
 def test_missing_columns_and_empty_traces(trace: Path) -> None:
     trace.write_text("instance_sn,role\ninstance_0,HN\n")
-    with pytest.raises(openb.TraceError, match="line 1: missing column"):
+    with pytest.raises(csvrows.TraceError, match="line 1: missing column"):
         dlrm.load(trace)
     trace.write_text(HEADER + row(role="CN", gpu="0"))
-    with pytest.raises(openb.TraceError, match="no instances with role HN"):
+    with pytest.raises(csvrows.TraceError, match="no instances with role HN"):
         dlrm.load(trace)
-    with pytest.raises(openb.TraceError, match="cannot read"):
+    with pytest.raises(csvrows.TraceError, match="cannot read"):
         dlrm.load(trace.parent / "absent.csv")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s4ai.traces import jobs, openb
+from k8s4ai.traces import csvrows, jobs
 
 PHILLY = "timestamp,duration,num_gpus,gpu_time,cluster\n"
 ITP = "job_id,submission_time,duration,num_gpu\n"
@@ -105,7 +105,7 @@ def test_load_lists_the_known_formats_for_an_unknown_header(
     write: Callable[[str], Path],
 ) -> None:
     path = write("a,b\n1,2\n")
-    with pytest.raises(openb.TraceError) as err:
+    with pytest.raises(csvrows.TraceError) as err:
         jobs.load(path)
     assert str(err.value) == (
         f"{path}: line 1: unknown job trace header 'a,b'; known formats: "
@@ -205,13 +205,13 @@ def test_malformed_traces_name_file_line_and_column(
     write: Callable[[str], Path], text: str, loader: Loader, message: str
 ) -> None:
     path = write(text)
-    with pytest.raises(openb.TraceError) as err:
+    with pytest.raises(csvrows.TraceError) as err:
         loader(path)
     assert str(err.value) == f"{path}: {message}"
 
 
 def test_a_missing_file_is_a_trace_error(tmp_path: Path) -> None:
     path = tmp_path / "absent.csv"
-    with pytest.raises(openb.TraceError) as err:
+    with pytest.raises(csvrows.TraceError) as err:
         jobs.load(path)
     assert str(err.value) == f"{path}: cannot read: No such file or directory"

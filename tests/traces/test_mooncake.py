@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from k8s4ai.traces import mooncake, openb
+from k8s4ai.traces import csvrows, mooncake
 
 ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "traces"
 BLOCK = mooncake.BLOCK_TOKENS
@@ -69,15 +69,15 @@ def test_load_returns_requests_in_arrival_order_from_zero(tmp_path: Path) -> Non
 )
 def test_malformed_lines_name_file_line_and_field(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, line(), text)
-    with pytest.raises(openb.TraceError) as caught:
+    with pytest.raises(csvrows.TraceError) as caught:
         mooncake.load(path)
     assert str(caught.value).startswith(f"{path}: {message}")
 
 
 def test_empty_and_missing_files_are_errors(tmp_path: Path) -> None:
-    with pytest.raises(openb.TraceError, match="no requests"):
+    with pytest.raises(csvrows.TraceError, match="no requests"):
         mooncake.load(write(tmp_path, ""))
-    with pytest.raises(openb.TraceError, match="cannot read"):
+    with pytest.raises(csvrows.TraceError, match="cannot read"):
         mooncake.load(tmp_path / "absent.jsonl")
 
 

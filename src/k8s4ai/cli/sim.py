@@ -23,7 +23,7 @@ from k8s4ai.cli import errors, job_traces, printers
 from k8s4ai.scheduler import registry
 from k8s4ai.scheduler.admission import policies as admission_policies
 from k8s4ai.scheduler.admission import workload
-from k8s4ai.traces import catalog, openb, synthetic
+from k8s4ai.traces import catalog, csvrows, openb, synthetic
 
 TRACE_DIR = Path("..", "shared", "traces", "alibaba-gpu-v2023")
 DEFAULT_NODES = "openb_node_list_gpu_node.csv"
@@ -66,7 +66,7 @@ def _workload(nodes: Path | None, pods: Path | None) -> tuple[sweep.Workload, st
     try:
         node_specs = openb.load_nodes(nodes) if nodes else synthetic.nodes(SYNTHETIC_NODES, rng)
         pod_list = openb.load_pods(pods) if pods else synthetic.pod_list(SYNTHETIC_PODS, rng)
-    except openb.TraceError as err:
+    except csvrows.TraceError as err:
         raise errors.CommandError(str(err)) from None
     if nodes is None or pods is None:
         looked = ", ".join(str(d) for d in trace_dirs())
@@ -302,7 +302,7 @@ def load_trace(spec: str, root: Path | None, seed: int, synthetic_jobs: int) -> 
         return catalog.load(spec, root, seed, synthetic_jobs)
     except (catalog.UnknownTraceError, catalog.MissingTraceError) as err:
         raise errors.CommandError(str(err.args[0])) from None
-    except (openb.TraceError, ValueError) as err:
+    except (csvrows.TraceError, ValueError) as err:
         raise errors.CommandError(str(err)) from None
 
 

@@ -57,7 +57,7 @@ from pathlib import Path
 import numpy as np
 
 from k8s4ai.scheduler.admission import quota
-from k8s4ai.traces import jobs, openb, synthetic_jobs
+from k8s4ai.traces import csvrows, jobs, synthetic_jobs
 
 DEFAULT_ROOT = Path("..", "shared", "traces")
 PHILLY_VC = Path("philly-derived", "philly_vc.csv")
@@ -209,7 +209,7 @@ def load(
     spec: str, root: Path | None, seed: int = 0, synthetic_count: int = SYNTHETIC_JOBS
 ) -> Trace:
     """The trace a name (optionally with a window) or a file path stands for. Raises
-    `UnknownTraceError`, `MissingTraceError`, `openb.TraceError` (a malformed file) or
+    `UnknownTraceError`, `MissingTraceError`, `csvrows.TraceError` (a malformed file) or
     ValueError (a bad window)."""
     base, window = split_window(spec)
     if base in SYNTHETIC:
@@ -308,7 +308,7 @@ def pollux_durations(
         app = applications.get(r.name, "")
         hours = POLLUX_GPU_HOURS.get(app)
         if hours is None:
-            raise openb.TraceError(
+            raise csvrows.TraceError(
                 f"job {r.name}: no duration model for application {app!r} "
                 f"(known: {', '.join(POLLUX_GPU_HOURS)})"
             )
@@ -325,11 +325,11 @@ def philly_vc_sizes(path: Path) -> dict[str, int]:
                 try:
                     sizes[row["vc"]] = int(row["node num"])
                 except (KeyError, TypeError, ValueError):
-                    raise openb.TraceError(
+                    raise csvrows.TraceError(
                         f"{path}: line {line}: expected columns vc,node num with a whole number"
                     ) from None
     except OSError as err:
-        raise openb.TraceError(f"{path}: cannot read: {err.strerror}") from None
+        raise csvrows.TraceError(f"{path}: cannot read: {err.strerror}") from None
     return sizes
 
 

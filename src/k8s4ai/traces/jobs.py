@@ -17,7 +17,7 @@ Formats (told apart by their header, see `load`):
 Every loader rebases submission times so the first returned job is submitted at 0, drops jobs
 asking for zero GPUs (none of the public traces has any), and returns the records sorted by
 ``(submit_seconds, name)``. Malformed or negative values raise `csvrows.TraceError`
-(also known as `openb.TraceError`).
+(also known as `csvrows.TraceError`).
 """
 
 from __future__ import annotations

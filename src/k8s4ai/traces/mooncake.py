@@ -5,7 +5,7 @@ a generator shaped like them for machines without the files.
 Each line is one request: ``{"timestamp": ms, "input_length": tokens, "output_length":
 tokens, "hash_ids": [...]}``; `hash_ids` name the prompt's 512-token blocks (the last one
 may be partial), equal ids meaning equal, reusable prefixes. `load` checks every field, and
-that there is one id per started block, and raises `openb.TraceError` naming the file, line
+that there is one id per started block, and raises `csvrows.TraceError` naming the file, line
 and field; requests come back in arrival order, the first arriving at 0 s.
 
 `generate` makes conversations: sessions arrive as a Poisson process; each has a number of
@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from k8s4ai.traces import openb
+from k8s4ai.traces import csvrows
 
 BLOCK_TOKENS = 512
 FOLDER = Path("mooncake")
@@ -111,7 +111,7 @@ def load(path: Path) -> list[Request]:
     try:
         handle = path.open(encoding="utf-8")
     except OSError as err:
-        raise openb.TraceError(f"{path}: cannot read: {err.strerror}") from None
+        raise csvrows.TraceError(f"{path}: cannot read: {err.strerror}") from None
     with handle:
         for line, text in enumerate(handle, start=1):
             if not text.strip():
@@ -119,13 +119,13 @@ def load(path: Path) -> list[Request]:
             try:
                 requests.append(_request(json.loads(text)))
             except json.JSONDecodeError as err:
-                raise openb.TraceError(
+                raise csvrows.TraceError(
                     f"{path}: line {line}: column {err.colno}: not valid JSON: {err.msg}"
                 ) from None
             except ValueError as err:
-                raise openb.TraceError(f"{path}: line {line}: {err}") from None
+                raise csvrows.TraceError(f"{path}: line {line}: {err}") from None
     if not requests:
-        raise openb.TraceError(f"{path}: no requests")
+        raise csvrows.TraceError(f"{path}: no requests")
     requests.sort(key=lambda r: r.arrival_seconds)
     start = requests[0].arrival_seconds
     return [

@@ -13,7 +13,7 @@ NODE_COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
 POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
 
 TraceError = csvrows.TraceError
-"""Kept here too: callers catch `openb.TraceError` for every trace format."""
+"""Kept here too: callers catch `csvrows.TraceError` for every trace format."""
 
 
 def load_nodes(path: Path) -> list[snapshot.NodeSpec]:
