@@ -8,6 +8,7 @@ that a single idle watcher would hold shutdown until the graceful timeout.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import socket
@@ -34,21 +35,32 @@ class _Server(uvicorn.Server):
     def __init__(
         self,
         config: uvicorn.Config,
-        stopping: threading.Event,
         on_ready: Callable[[], None] | None = None,
+        on_shutdown: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(config)
-        self._stopping = stopping
         self._on_ready = on_ready
+        self._on_shutdown = on_shutdown
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
         await super().startup(sockets)
         if self.started and self._on_ready is not None:
             self._on_ready()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        self._stopping.set()
+        if self._on_shutdown is not None:
+            self._on_shutdown()
         await super().shutdown(sockets)
+
+    def abort_connections(self) -> None:
+        """Drop every open connection at once, mid-response or not: a crash, as clients
+        see it. Runs on the server's loop."""
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -68,15 +80,15 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(
+def _config(
     store: interface.Store,
     *,
     tokens: Mapping[str, auth.Role] | None,
     max_body_bytes: int,
     log_level: str,
     poll_seconds: float,
-    on_ready: Callable[[], None] | None = None,
-) -> _Server:
+) -> tuple[uvicorn.Config, Callable[[], None]]:
+    """The API's uvicorn config, and what tells its open watches to end."""
     application = app_module.create_app(
         store, tokens=tokens, max_body_bytes=max_body_bytes, poll_seconds=poll_seconds
     )
@@ -90,7 +102,7 @@ def _server(
         log_level=log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    return _Server(config, application.context.stopping, on_ready)
+    return config, application.context.stopping.set
 
 
 def serve(
@@ -110,10 +122,11 @@ def serve(
     sock = bind(host, port)
     url = _url(host, sock.getsockname()[1])
     ready = None if on_ready is None else (lambda: on_ready(url))
-    server = _server(
+    config, stopping = _config(
         store, tokens=tokens, max_body_bytes=max_body_bytes, log_level=log_level,
-        poll_seconds=poll_seconds, on_ready=ready,
-    )
+        poll_seconds=poll_seconds,
+    )  # fmt: skip
+    server = _Server(config, ready, stopping)
     previous = signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         with contextlib.suppress(KeyboardInterrupt, SystemExit):
@@ -125,7 +138,9 @@ def serve(
 
 @dataclass
 class RunningServer:
-    """A server on a background thread; `stop()` (or leaving the `with`) shuts it down."""
+    """A uvicorn server on a background thread. `stop()` (or leaving the `with`) shuts it
+    down, letting in-flight requests finish within uvicorn's graceful timeout; `kill()` drops
+    them like a crash."""
 
     url: str
     port: int
@@ -135,6 +150,17 @@ class RunningServer:
 
     def stop(self, timeout: float = GRACEFUL_SHUTDOWN_SECONDS + 5.0) -> None:
         self._server.should_exit = True
+        self._join(timeout)
+
+    def kill(self, timeout: float = GRACEFUL_SHUTDOWN_SECONDS + 5.0) -> None:
+        loop = self._server.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._server.abort_connections)
+        self._server.force_exit = True
+        self._server.should_exit = True
+        self._join(timeout)
+
+    def _join(self, timeout: float) -> None:
         self._thread.join(timeout)
         self._socket.close()
         if self._thread.is_alive():
@@ -152,6 +178,30 @@ class RunningServer:
         self.stop()
 
 
+def in_thread(
+    config: uvicorn.Config,
+    host: str,
+    port: int,
+    name: str,
+    startup_timeout: float = 10.0,
+    on_shutdown: Callable[[], None] | None = None,
+) -> RunningServer:
+    """Serve `config`'s app on a daemon thread; return once it accepts connections."""
+    sock = bind(host, port)
+    port = sock.getsockname()[1]
+    ready = threading.Event()
+    server = _Server(config, ready.set, on_shutdown)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"{name}-{port}", daemon=True
+    )
+    thread.start()
+    running = RunningServer(_url(host, port), port, server, thread, sock)
+    if not ready.wait(startup_timeout):
+        running.stop()
+        raise RuntimeError(f"{name} on port {port} did not start within {startup_timeout}s")
+    return running
+
+
 def start(
     store: interface.Store,
     host: str = DEFAULT_HOST,
@@ -165,22 +215,11 @@ def start(
 ) -> RunningServer:
     """Serve in a daemon thread and return once it accepts connections. `poll_seconds` bounds
     how long an open watch takes to notice a disconnect or `stop()`."""
-    sock = bind(host, port)
-    port = sock.getsockname()[1]
-    ready = threading.Event()
-    server = _server(
+    config, stopping = _config(
         store, tokens=tokens, max_body_bytes=max_body_bytes, log_level=log_level,
-        poll_seconds=poll_seconds, on_ready=ready.set,
-    )
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"k8s4ai-api-{port}", daemon=True
-    )
-    thread.start()
-    running = RunningServer(_url(host, port), port, server, thread, sock)
-    if not ready.wait(startup_timeout):
-        running.stop()
-        raise RuntimeError(f"server on port {port} did not start within {startup_timeout}s")
-    return running
+        poll_seconds=poll_seconds,
+    )  # fmt: skip
+    return in_thread(config, host, port, "k8s4ai-api", startup_timeout, stopping)
 
 
 def _url(host: str, port: int) -> str:

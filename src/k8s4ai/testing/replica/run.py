@@ -8,11 +8,8 @@ Always on loopback unless asked otherwise; `port=0` picks a free port, known as 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
-import socket
 import sys
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -27,27 +24,6 @@ DEFAULT_HOST = "127.0.0.1"
 _STOP_SECONDS = 5.0
 
 
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self._ready = ready
-        self.loop: asyncio.AbstractEventLoop | None = None
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        self.loop = asyncio.get_running_loop()
-        await super().startup(sockets)
-        if self.started:
-            self._ready.set()
-
-    def abort_connections(self) -> None:
-        """Drop every open connection at once, mid-response or not: a crash, as clients
-        and routers see it. Runs on the server's loop."""
-        for connection in list(self.server_state.connections):
-            transport = getattr(connection, "transport", None)
-            if transport is not None:
-                transport.abort()
-
-
 def _uvicorn_config(app: server.ReplicaApp, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -59,35 +35,27 @@ def _uvicorn_config(app: server.ReplicaApp, log_level: str) -> uvicorn.Config:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunningReplica:
     """A replica on a background thread. `stop()` (or leaving the `with`) shuts it down,
     finishing in-flight requests for up to a second; `kill()` drops them like a crash."""
 
-    url: str
-    port: int
     app: server.ReplicaApp
-    _server: _Server
-    _thread: threading.Thread
-    _socket: socket.socket
+    _running: api_run.RunningServer
+
+    @property
+    def url(self) -> str:
+        return self._running.url
+
+    @property
+    def port(self) -> int:
+        return self._running.port
 
     def stop(self, timeout: float = _STOP_SECONDS) -> None:
-        self._server.should_exit = True
-        self._join(timeout)
+        self._running.stop(timeout)
 
     def kill(self, timeout: float = _STOP_SECONDS) -> None:
-        loop = self._server.loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._server.abort_connections)
-        self._server.force_exit = True
-        self._server.should_exit = True
-        self._join(timeout)
-
-    def _join(self, timeout: float) -> None:
-        self._thread.join(timeout)
-        self._socket.close()
-        if self._thread.is_alive():
-            raise RuntimeError(f"replica at {self.url} did not stop within {timeout}s")
+        self._running.kill(timeout)
 
     def __enter__(self) -> Self:
         return self
@@ -111,20 +79,10 @@ def start(
 ) -> RunningReplica:
     """Serve a replica on a daemon thread; return once it accepts connections."""
     app = server.create_app(config or server.ReplicaConfig())
-    sock = api_run.bind(host, port)
-    port = sock.getsockname()[1]
-    ready = threading.Event()
-    uv = _Server(_uvicorn_config(app, log_level), ready)
-    thread = threading.Thread(
-        target=uv.run, kwargs={"sockets": [sock]}, name=f"k8s4ai-replica-{port}", daemon=True
+    running = api_run.in_thread(
+        _uvicorn_config(app, log_level), host, port, "k8s4ai-replica", startup_timeout
     )
-    thread.start()
-    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-    running = RunningReplica(url, port, app, uv, thread, sock)
-    if not ready.wait(startup_timeout):
-        running.stop()
-        raise RuntimeError(f"replica on port {port} did not start within {startup_timeout}s")
-    return running
+    return RunningReplica(app, running)
 
 
 def _parser() -> argparse.ArgumentParser:
