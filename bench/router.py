@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import os
@@ -93,12 +94,18 @@ def executable(name: str, peer_bin: Path | None) -> str | None:
 
 
 @contextmanager
-def process(cmd: Sequence[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    cmd: Sequence[str], log: Path, cpus: frozenset[int] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`cmd` running, its output in `log`; on `cpus` only (set before exec, so every thread
+    it starts inherits them) when given."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "NO_PROXY": "*"}
+    pin = None if cpus is None else functools.partial(os.sched_setaffinity, 0, cpus)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            list(cmd), stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
+            list(cmd), stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            preexec_fn=pin,
+        )  # fmt: skip
         try:
             yield proc
         finally:
@@ -172,26 +179,34 @@ def router_cmd(router: Router, port: int, urls: Sequence[str], setup: Setup) -> 
 
 
 @contextmanager
-def replicas(setup: Setup, speed: float, tag: str) -> Iterator[list[str]]:
+def replicas(
+    setup: Setup, speed: float, tag: str, cpus: frozenset[int] | None = None
+) -> Iterator[list[str]]:
     ports = [free_port() for _ in range(setup.replicas)]
     urls = [f"http://{HOST}:{p}" for p in ports]
     with contextlib.ExitStack() as stack:
         for port, url in zip(ports, urls, strict=True):
             log = setup.logs / f"{tag}-replica-{port}.log"
-            proc = stack.enter_context(process(replica_cmd(port, setup, speed), log))
+            proc = stack.enter_context(process(replica_cmd(port, setup, speed), log, cpus))
             wait_until(url, proc, log)
         yield urls
 
 
 @contextmanager
-def routed(router: Router, urls: Sequence[str], setup: Setup, tag: str) -> Iterator[str | None]:
+def routed(
+    router: Router,
+    urls: Sequence[str],
+    setup: Setup,
+    tag: str,
+    cpus: frozenset[int] | None = None,
+) -> Iterator[str | None]:
     port = free_port()
     cmd = router_cmd(router, port, urls, setup)
     if cmd is None:
         yield None
         return
     log = setup.logs / f"{tag}-{router.kind}-{router.policy}.log"
-    with process(cmd, log) as proc:
+    with process(cmd, log, cpus) as proc:
         url = f"http://{HOST}:{port}"
         wait_until(url, proc, log)
         yield url
@@ -294,26 +309,65 @@ def pct(values: Sequence[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else math.nan
 
 
+ROUNDS = 4
+"""Overhead test: direct and routed runs alternate this many times each."""
+
+
+def split_cpus(router_cpu: int | None) -> tuple[frozenset[int], frozenset[int]] | None:
+    """(the router's CPU, everyone else's): the router under test gets a core of its own,
+    as it would as its own pod, so that what it adds is its own cost and not the wait for a
+    core that the load generator and the replicas are using."""
+    available = frozenset(os.sched_getaffinity(0))
+    if router_cpu is None or len(available) < 2:
+        return None
+    if router_cpu not in available:
+        raise SystemExit(f"--router-cpu {router_cpu}: not one of this process's CPUs")
+    return frozenset({router_cpu}), available - {router_cpu}
+
+
+@contextmanager
+def pinned(cpus: frozenset[int] | None) -> Iterator[None]:
+    before = os.sched_getaffinity(0)
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 def overhead(
-    chosen: Sequence[Router], setup: Setup, rate: float, seconds: float, concurrency: int
+    chosen: Sequence[Router],
+    setup: Setup,
+    rate: float,
+    seconds: float,
+    concurrency: int,
+    cpus: tuple[frozenset[int], frozenset[int]] | None,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     targets = [r for r in chosen if r.kind != "ours" or r.policy == "prefix-cache-aware"]
-    with replicas(setup, math.inf, "overhead") as urls:
-        direct, direct_errors, _ = asyncio.run(open_loop(urls, rate, seconds))
-        rows.append({
-            "router": "none (client to replicas)", "status": "ok", "errors": direct_errors,
-            "p50_ms": round(pct(direct, 50) * 1e3, 3), "p99_ms": round(pct(direct, 99) * 1e3, 3),
-        })  # fmt: skip
+    router_cpus, harness = cpus if cpus is not None else (None, None)
+    with pinned(harness), replicas(setup, math.inf, "overhead", harness) as urls:
+        asyncio.run(open_loop(urls, rate, min(seconds, 5.0)))  # warm the replicas up
         for router in targets:
-            with routed(router, urls, setup, "overhead") as url:
+            with routed(router, urls, setup, "overhead", router_cpus) as url:
                 if url is None:
                     rows.append({"router": router.name, "status": "not installed"})
                     continue
-                through, errs, _ = asyncio.run(open_loop([url], rate, seconds))
+                asyncio.run(open_loop([url], rate, min(seconds, 2.0)))  # and the router
+                # Direct and routed runs alternate, so drift in the machine hits both alike.
+                direct, through, errs = [], [], 0
+                for _ in range(ROUNDS):
+                    got, _, _ = asyncio.run(open_loop(urls, rate, seconds / ROUNDS))
+                    direct += got
+                    got, bad, _ = asyncio.run(open_loop([url], rate, seconds / ROUNDS))
+                    through += got
+                    errs += bad
                 done, _, wall = asyncio.run(open_loop([url], 0, seconds, concurrency))
             rows.append({
                 "router": router.name, "status": "ok", "errors": errs,
+                "direct_p50_ms": round(pct(direct, 50) * 1e3, 3),
+                "direct_p99_ms": round(pct(direct, 99) * 1e3, 3),
                 "p50_ms": round(pct(through, 50) * 1e3, 3),
                 "p99_ms": round(pct(through, 99) * 1e3, 3),
                 "added_p50_ms": round((pct(through, 50) - pct(direct, 50)) * 1e3, 3),
@@ -403,10 +457,17 @@ def markdown(result: dict[str, Any]) -> str:
     out += ["", "Reusable with an unlimited cache: " + ", ".join(
         f"{t} {v:.1%}" for t, v in result["reusable"].items()
     ) + ".", "", "## Router overhead", "",
-        f"Short requests at {result['overhead_rate']:g}/s for {result['overhead_seconds']:g} s "
-        "against instant replicas; added = the router's percentile minus the direct one; peak = "
-        f"requests/s with {result['concurrency']} in flight.", "",
-        "| router | p50 (ms) | p99 (ms) | added p50 (ms) | added p99 (ms) | peak req/s | errors |",
+        f"Short requests at {result['overhead_rate']:g}/s against instant replicas, for "
+        f"{result['overhead_seconds']:g} s straight to the replicas and "
+        f"{result['overhead_seconds']:g} s through the router, in alternating quarters; added = "
+        "the router's percentile minus the "
+        f"direct one; peak = requests/s with {result['concurrency']} in flight. "
+        + (f"The router under test runs alone on CPU {result['router_cpu']}, the load generator "
+           "and the replicas on the others." if result.get("router_cpu") is not None
+           else "Nothing is pinned: router, load generator and replicas share every CPU."),
+        "",
+        "| router | direct p50 / p99 (ms) | routed p50 / p99 (ms) | added p50 (ms) | "
+        "added p99 (ms) | peak req/s | errors |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]  # fmt: skip
     for r in result["overhead"]:
@@ -414,8 +475,9 @@ def markdown(result: dict[str, Any]) -> str:
             out.append(f"| {r['router']} | {r['status']} | | | | | |")
             continue
         out.append(
-            f"| {r['router']} | {r['p50_ms']} | {r['p99_ms']} | {r.get('added_p50_ms', '')} | "
-            f"{r.get('added_p99_ms', '')} | {r.get('peak_rps', '')} | {r['errors']} |"
+            f"| {r['router']} | {r['direct_p50_ms']} / {r['direct_p99_ms']} | "
+            f"{r['p50_ms']} / {r['p99_ms']} | {r['added_p50_ms']} | {r['added_p99_ms']} | "
+            f"{r['peak_rps']} | {r['errors']} |"
         )
     out += ["", "## Against the targets", "", *(f"- {v}" for v in result["verdicts"]), ""]
     return "\n".join(out)
@@ -497,9 +559,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--max-output-tokens", type=int, default=None, help="cap each request's output")
     add("--routers", default="", help="comma-separated subset, e.g. prefix-cache-aware,sglang")
     add("--rate", type=float, default=1000.0, help="overhead test: requests/s")
-    add("--overhead-seconds", type=float, default=10.0)
+    add(
+        "--overhead-seconds",
+        type=float,
+        default=20.0,
+        help="overhead test: seconds of each of direct and routed traffic",
+    )
     add("--concurrency", type=int, default=64, help="peak test: requests in flight")
     add("--no-overhead", action="store_true")
+    add(
+        "--router-cpu",
+        type=int,
+        default=max(os.sched_getaffinity(0)),
+        help="overhead test: the CPU the router under test runs on alone, the load generator "
+        "and replicas on the others (-1: no pinning) [default: the last CPU]",
+    )
     add("--no-replay", action="store_true")
     add("--peer-bin", type=Path, default=None, help="folder holding sglang-router/vllm-router")
     add("--out", type=Path, default=ROOT / "bench" / "results")
@@ -521,6 +595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 trace.name, trace.source, trace.cite, trace.requests[: args.requests]
             )
         traces.append(trace)
+    split = split_cpus(None if args.router_cpu < 0 else args.router_cpu)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="k8s4ai-bench-router-") as tmp:
         logs = Path(tmp)
@@ -545,7 +620,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         over: list[dict[str, Any]] = []
         if not args.no_overhead:
             print(f"overhead at {args.rate:g}/s ...", file=sys.stderr, flush=True)
-            over = overhead(chosen, setup, args.rate, args.overhead_seconds, args.concurrency)
+            over = overhead(
+                chosen, setup, args.rate, args.overhead_seconds, args.concurrency, split
+            )  # fmt: skip
     result = {
         "command": "python bench/router.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "revision": report.revision(ROOT),
@@ -561,6 +638,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "overhead_rate": args.rate,
         "overhead_seconds": args.overhead_seconds,
         "concurrency": args.concurrency,
+        "router_cpu": None if split is None else min(split[0]),
     }  # fmt: skip
     result["verdicts"] = verdicts(rows, over)
     (args.out / "router.json").write_text(json.dumps(result, indent=1) + "\n")
