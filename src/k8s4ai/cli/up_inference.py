@@ -3,13 +3,17 @@ run as mock replicas (`k8s4ai.testing.replica`: there are no GPUs here, and the 
 real prefix cache and an H100-like latency model), and each ContentRouter runs as a live
 router in front of them, so the example endpoint answers OpenAI requests on 127.0.0.1.
 
-Replicas and routers start from what the store holds when `up` starts; a service or router
-applied later is not started until the next `up`.
+It keeps following the store while `up` runs (level-triggered, on every write): a service
+scaled up or down gains or loses replicas and its `status.endpoints` says so, its routers
+switch to the new replicas without a restart, a service or router applied later starts, one
+deleted stops, and a router whose spec changed restarts on the same port.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
 from dataclasses import dataclass, field
 
 import click
@@ -17,95 +21,178 @@ import click
 from k8s4ai.api import inference, routing
 from k8s4ai.router import app as router_app
 from k8s4ai.router import config as router_config
+from k8s4ai.router import follow
+from k8s4ai.store import errors as store_errors
 from k8s4ai.store import interface
 from k8s4ai.testing.replica import run as replica_run
 from k8s4ai.testing.replica import server as replica_server
 
-
-@dataclass
-class Serving:
-    replicas: list[replica_run.RunningReplica] = field(default_factory=list)
-    routers: dict[str, router_app.InThread] = field(default_factory=dict)
-    started: list[tuple[str, str, str | None]] = field(default_factory=list)
-    """(kind, name, namespace) of every object whose status says it is serving."""
-
-    def stop(self, store: interface.Store) -> None:
-        """Stop serving and say so in status, so nobody is sent to a dead URL."""
-        for router in self.routers.values():
-            with contextlib.suppress(Exception):
-                router.stop()
-        for replica in self.replicas:
-            with contextlib.suppress(Exception):
-                replica.stop()
-        for kind, name, namespace in self.started:
-            status = {"readyReplicas": 0, "endpoints": [], "url": None}
-            if kind == inference.InferenceService.kind_name:
-                del status["url"]
-            else:
-                del status["endpoints"]
-            with contextlib.suppress(Exception):
-                store.patch(kind, name, namespace, {"status": status}, subresource="status")
+log = logging.getLogger(__name__)
 
 
 def _key(namespace: str | None, name: str) -> str:
     return f"{namespace}/{name}"
 
 
-def start(store: interface.Store, host: str) -> Serving:
-    serving = Serving()
+@dataclass
+class _Service:
+    config: replica_server.ReplicaConfig
+    replicas: list[replica_run.RunningReplica] = field(default_factory=list)
+
+    @property
+    def urls(self) -> list[str]:
+        return [r.url for r in self.replicas]
+
+
+@dataclass
+class _Router:
+    running: router_app.InThread
+    spec: routing.ContentRouterSpec
+    endpoints: tuple[str, ...]
+
+
+@dataclass
+class Serving:
+    host: str
+    services: dict[str, _Service] = field(default_factory=dict)
+    _routers: dict[str, _Router] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    @property
+    def routers(self) -> dict[str, router_app.InThread]:
+        return {key: r.running for key, r in self._routers.items()}
+
+    def reconcile(self, store: interface.Store) -> None:
+        """Make the running replicas and routers match the store, once."""
+        self._services(store)
+        self._routers_(store)
+
+    def _services(self, store: interface.Store) -> None:
+        seen = set()
+        for svc in store.list(inference.InferenceService.kind_name).items:
+            assert isinstance(svc, inference.InferenceService)
+            key = _key(svc.metadata.namespace, svc.metadata.name)
+            seen.add(key)
+            config = replica_server.ReplicaConfig(
+                model=svc.spec.model,
+                max_model_len=svc.spec.max_model_len or replica_server.DEFAULT_MAX_MODEL_LEN,
+            )
+            running = self.services.get(key)
+            if running is not None and running.config != config:
+                _stop_all(running.replicas)
+                running = None
+            if running is None:
+                running = self.services[key] = _Service(config)
+            before = running.urls
+            while len(running.replicas) < svc.spec.replicas:
+                running.replicas.append(replica_run.start(config, self.host))
+            while len(running.replicas) > svc.spec.replicas:
+                _stop_all([running.replicas.pop()])
+            urls = running.urls
+            if urls != before or svc.status.endpoints != urls:
+                status = {"readyReplicas": len(urls), "endpoints": urls}
+                name, namespace = svc.metadata.name, svc.metadata.namespace
+                _patch_status(store, svc.kind_name, name, namespace, status)
+        for key in set(self.services) - seen:
+            _stop_all(self.services.pop(key).replicas)
+
+    def _routers_(self, store: interface.Store) -> None:
+        seen = set()
+        for cr in store.list(routing.ContentRouter.kind_name).items:
+            assert isinstance(cr, routing.ContentRouter)
+            key = _key(cr.metadata.namespace, cr.metadata.name)
+            namespace = cr.metadata.namespace or "default"
+            seen.add(key)
+            urls = follow.endpoints(store, cr.metadata.name, namespace)
+            current = self._routers.get(key)
+            if current is not None and current.spec != cr.spec:
+                port = int(current.running.url.rsplit(":", 1)[1])
+                current.running.stop()
+                del self._routers[key]
+                current = None
+            else:
+                port = cr.spec.port
+            if current is None:
+                if not urls:
+                    continue
+                running = _start_router(router_config.from_spec(cr.spec, urls), self.host, port)
+                self._routers[key] = _Router(running, cr.spec, urls)
+                status = {"url": running.url, "readyReplicas": len(urls)}
+                _patch_status(store, cr.kind_name, cr.metadata.name, namespace, status)
+            elif urls and urls != current.endpoints:
+                current.running.set_endpoints(urls)
+                current.endpoints = urls
+                status = {"readyReplicas": len(urls)}
+                _patch_status(store, cr.kind_name, cr.metadata.name, namespace, status)
+        for key in set(self._routers) - seen:
+            self._routers.pop(key).running.stop()
+
+    def follow(self, store: interface.Store, wait_seconds: float = 1.0) -> None:
+        """Reconcile on every write to the store until `stop`, on a daemon thread."""
+
+        def loop() -> None:
+            seen = store.resource_version()
+            while not self._stop.is_set():
+                try:
+                    latest = store.wait(seen, wait_seconds)
+                    if latest != seen:
+                        seen = latest
+                        self.reconcile(store)
+                except Exception:  # a bad pass must not end serving; the next write retries
+                    log.exception("inference: reconcile failed")
+                    self._stop.wait(wait_seconds)
+
+        self._thread = threading.Thread(target=loop, name="k8s4ai-inference", daemon=True)
+        self._thread.start()
+
+    def stop(self, store: interface.Store) -> None:
+        """Stop serving and say so in status, so nobody is sent to a dead URL."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        for key, router in self._routers.items():
+            with contextlib.suppress(Exception):
+                router.running.stop()
+            namespace, name = key.split("/", 1)
+            status: dict[str, object] = {"readyReplicas": 0, "url": None}
+            _patch_status(store, routing.ContentRouter.kind_name, name, namespace, status)
+        for key, service in self.services.items():
+            _stop_all(service.replicas)
+            namespace, name = key.split("/", 1)
+            status = {"readyReplicas": 0, "endpoints": []}
+            _patch_status(store, inference.InferenceService.kind_name, name, namespace, status)
+        self._routers.clear()
+        self.services.clear()
+
+
+def _stop_all(replicas: list[replica_run.RunningReplica]) -> None:
+    for replica in replicas:
+        with contextlib.suppress(Exception):
+            replica.stop()
+
+
+def _start_router(cfg: router_config.RouterConfig, host: str, port: int) -> router_app.InThread:
     try:
-        endpoints = _start_replicas(store, host, serving)
-        _start_routers(store, host, endpoints, serving)
+        return router_app.InThread(cfg, host, port)
+    except OSError:
+        click.echo(f"router: port {port} is taken; serving on a free port instead", err=True)
+        return router_app.InThread(cfg, host, 0)
+
+
+def _patch_status(
+    store: interface.Store, kind: str, name: str, namespace: str | None, status: dict[str, object]
+) -> None:
+    with contextlib.suppress(store_errors.StoreError):
+        store.patch(kind, name, namespace, {"status": status}, subresource="status")
+
+
+def start(store: interface.Store, host: str) -> Serving:
+    serving = Serving(host)
+    try:
+        serving.reconcile(store)
     except BaseException:
         serving.stop(store)
         raise
+    serving.follow(store)
     return serving
-
-
-def _start_replicas(
-    store: interface.Store, host: str, serving: Serving
-) -> dict[str, list[str]]:
-    endpoints: dict[str, list[str]] = {}
-    for svc in store.list(inference.InferenceService.kind_name).items:
-        assert isinstance(svc, inference.InferenceService)
-        config = replica_server.ReplicaConfig(
-            model=svc.spec.model,
-            max_model_len=svc.spec.max_model_len or replica_server.DEFAULT_MAX_MODEL_LEN,
-        )
-        urls = []
-        for _ in range(svc.spec.replicas):
-            replica = replica_run.start(config, host)
-            serving.replicas.append(replica)
-            urls.append(replica.url)
-        key = _key(svc.metadata.namespace, svc.metadata.name)
-        endpoints[key] = urls
-        status = {"status": {"readyReplicas": len(urls), "endpoints": urls}}
-        store.patch(
-            svc.kind_name, svc.metadata.name, svc.metadata.namespace, status, subresource="status"
-        )
-        serving.started.append((svc.kind_name, svc.metadata.name, svc.metadata.namespace))
-    return endpoints
-
-
-def _start_routers(
-    store: interface.Store, host: str, endpoints: dict[str, list[str]], serving: Serving
-) -> None:
-    for cr in store.list(routing.ContentRouter.kind_name).items:
-        assert isinstance(cr, routing.ContentRouter)
-        key = _key(cr.metadata.namespace, cr.metadata.name)
-        service = _key(cr.metadata.namespace, cr.spec.service or "")
-        urls = list(cr.spec.endpoints) or endpoints.get(service, [])
-        if not urls:
-            click.echo(f"router {key}: no replicas to route to; not started", err=True)
-            continue
-        cfg = router_config.from_spec(cr.spec, urls)
-        try:
-            router = router_app.InThread(cfg, host, cr.spec.port)
-        except OSError:
-            router = router_app.InThread(cfg, host, 0)
-        serving.routers[key] = router
-        status = {"status": {"url": router.url, "readyReplicas": len(urls)}}
-        store.patch(
-            cr.kind_name, cr.metadata.name, cr.metadata.namespace, status, subresource="status"
-        )
-        serving.started.append((cr.kind_name, cr.metadata.name, cr.metadata.namespace))
