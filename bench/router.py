@@ -312,6 +312,29 @@ def pct(values: Sequence[float], q: float) -> float:
 ROUNDS = 4
 """Overhead test: direct and routed runs alternate this many times each."""
 
+SATURATED = 0.9
+"""Overhead test: with the load generator's and replicas' CPUs busier than this, their own
+queueing swamps what a router adds."""
+
+
+def cpu_busy(cpus: frozenset[int] | None) -> tuple[int, int] | None:
+    """(busy, total) jiffies of `cpus` so far, from /proc/stat; None where there is none."""
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return None
+    busy = total = 0
+    for line in lines:
+        name, *fields = line.split()
+        if not name.startswith("cpu") or name == "cpu":
+            continue
+        if cpus is not None and int(name[3:]) not in cpus:
+            continue
+        values = [int(v) for v in fields]
+        total += sum(values)
+        busy += sum(values) - values[3] - values[4]  # less idle and iowait
+    return busy, total
+
 
 def split_cpus(router_cpu: int | None) -> tuple[frozenset[int], frozenset[int]] | None:
     """(the router's CPU, everyone else's): the router under test gets a core of its own,
@@ -357,8 +380,14 @@ def overhead(
                 asyncio.run(open_loop([url], rate, min(seconds, 2.0)))  # and the router
                 # Direct and routed runs alternate, so drift in the machine hits both alike.
                 direct, through, errs = [], [], 0
+                busy = total = 0
                 for _ in range(ROUNDS):
+                    before = cpu_busy(harness)
                     got, _, _ = asyncio.run(open_loop(urls, rate, seconds / ROUNDS))
+                    after = cpu_busy(harness)
+                    if before is not None and after is not None:
+                        busy += after[0] - before[0]
+                        total += after[1] - before[1]
                     direct += got
                     got, bad, _ = asyncio.run(open_loop([url], rate, seconds / ROUNDS))
                     through += got
@@ -373,6 +402,7 @@ def overhead(
                 "added_p50_ms": round((pct(through, 50) - pct(direct, 50)) * 1e3, 3),
                 "added_p99_ms": round((pct(through, 99) - pct(direct, 99)) * 1e3, 3),
                 "peak_rps": round(len(done) / wall, 1),
+                "harness_cpu_busy": round(busy / total, 3) if total else None,
             })  # fmt: skip
     return rows
 
@@ -408,7 +438,16 @@ def verdicts(rows: list[dict[str, Any]], over: list[dict[str, Any]]) -> list[str
         by_router.get("k8s4ai prefix-cache-aware"),
         by_router.get("sglang-router cache_aware"),
     )
-    if ours_o:
+    busy = max((r.get("harness_cpu_busy") or 0.0 for r in by_router.values()), default=0.0)
+    if ours_o and busy >= SATURATED:
+        lines.append(
+            f"overhead: not measurable on this machine: the load generator and replicas kept "
+            f"their CPUs {busy:.0%} busy, so the percentiles measure their queueing, not the "
+            f"routers (k8s4ai adds {ours_o['added_p99_ms']} ms at p99"
+            + (f", sglang-router {sg_o['added_p99_ms']} ms" if sg_o else "")
+            + "); rerun with more CPUs or a lower --rate"
+        )
+    elif ours_o:
         under = ours_o["added_p99_ms"] < 2.0
         line = f"overhead: k8s4ai adds {ours_o['added_p99_ms']} ms at p99 (< 2 ms: " + (
             "met)" if under else "NOT met)"
@@ -467,17 +506,18 @@ def markdown(result: dict[str, Any]) -> str:
            else "Nothing is pinned: router, load generator and replicas share every CPU."),
         "",
         "| router | direct p50 / p99 (ms) | routed p50 / p99 (ms) | added p50 (ms) | "
-        "added p99 (ms) | peak req/s | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "added p99 (ms) | peak req/s | errors | harness CPU busy (direct) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]  # fmt: skip
     for r in result["overhead"]:
         if r.get("status") != "ok":
-            out.append(f"| {r['router']} | {r['status']} | | | | | |")
+            out.append(f"| {r['router']} | {r['status']} | | | | | | |")
             continue
         out.append(
             f"| {r['router']} | {r['direct_p50_ms']} / {r['direct_p99_ms']} | "
             f"{r['p50_ms']} / {r['p99_ms']} | {r['added_p50_ms']} | {r['added_p99_ms']} | "
-            f"{r['peak_rps']} | {r['errors']} |"
+            f"{r['peak_rps']} | {r['errors']} | "
+            + (f"{r['harness_cpu_busy']:.0%} |" if r.get("harness_cpu_busy") is not None else "|")
         )
     out += ["", "## Against the targets", "", *(f"- {v}" for v in result["verdicts"]), ""]
     return "\n".join(out)
