@@ -171,3 +171,36 @@ def test_up_serves_the_example_inference_endpoint_through_its_router(
     assert answer.json()["usage"]["completion_tokens"] == 3
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0
+
+
+def test_up_keeps_a_live_ledger_budgets_and_the_allocation_api(
+    plane: tuple[str, str, subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    url, token, proc = plane
+    store = http.HttpStore(url, token=token)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def spent() -> float | None:
+        budget = store.get("Budget", "team-a-monthly")
+        value = getattr(budget.status, "spent", 0.0)
+        return value if value > 0 else None
+
+    try:
+        assert eventually(spent, timeout=40) > 0, "the cost controller writes budgets' spending"
+        got = httpx.get(
+            f"{url}/api/v1/allocation",
+            params={"window": "1h", "aggregate": "namespace", "includeIdle": "true"},
+            headers=headers,
+            timeout=10,
+        )
+        assert got.status_code == 200, got.text
+        [step] = got.json()["data"]
+        assert "team-a" in step and "__idle__" in step
+        assert step["team-a"]["gpuCost"] > 0
+        metrics = httpx.get(f"{url}/metrics", timeout=10).text
+        assert "node_gpu_hourly_cost{" in metrics
+    finally:
+        store.close()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+    assert (tmp_path / "k8s4ai.ledger-open.json").exists(), "open runs survive a stop"

@@ -17,7 +17,7 @@ import click
 
 from k8s4ai.api import manifest, node, queue
 from k8s4ai.cli import context, errors, server, sources, up_cluster, up_inference
-from k8s4ai.controllers import admission, runner
+from k8s4ai.controllers import admission, cost_controller, runner
 from k8s4ai.scheduler.admission import policies
 from k8s4ai.server import run
 from k8s4ai.store import errors as store_errors
@@ -74,8 +74,9 @@ def command(
     retry_period: str,
     identity: str | None,
 ) -> None:
-    """Run k8s4ai locally: the API server on the embedded store, the controllers (inventory,
-    and admission, which admits and places applied gangs) and an example cluster (2 racks x
+    """Run k8s4ai locally: the API server on the embedded store, the controllers (inventory;
+    admission, which admits and places applied gangs; cost, which keeps the ledger beside the
+    store file and budgets' spending) and an example cluster (2 racks x
     4 nodes x 8 H100, an A100 node with MIG, L4 serving nodes, team queues in a cohort,
     training gangs, an inference service behind a ContentRouter, a CheckpointPolicy and
     budgets). Inference services run as mock replicas (there are no GPUs here) behind a live
@@ -100,8 +101,9 @@ def command(
     try:
         if not no_examples:
             _load_examples(store, examples_dir or packaged_examples())
+        costs = cost_controller.CostController(store, target.db.parent, target.db.stem)
         try:
-            api = run.start(store, host, port, tokens=tokens)
+            api = run.start(store, host, port, tokens=tokens, cost=costs.view)
         except OSError as err:
             hint = " (is `k8s4ai up` already running? try --port)" if port else ""
             message = f"cannot listen on {host}:{port}: {err.strerror}{hint}"
@@ -112,6 +114,7 @@ def command(
             for name, loop in (
                 ("inventory", runner.InventoryController(store, admission=True).run),
                 ("admission", admission.AdmissionController(store, policy=policy).run),
+                ("cost", costs.run),
             )
         ]
         for controller in controllers:

@@ -10,6 +10,10 @@ class), idle = asset cost − allocated cost. It is reported as its own `__idle_
 H100s are charged to H100 users, not to whoever uses CPU). Idle is negative if more was
 allocated than existed, so the report still reconciles and the inconsistency shows.
 
+On the *usage* basis (`Basis.USAGE`) a GPU allocation is charged only for the share of what it
+held that it used, by its DCGM engine activity, and the rest of what it held is idle with the
+capacity nobody held; the bill is the same on both bases, only who carries it changes.
+
 The lines, idle included, add up exactly to the bill, kind by kind (see `money`).
 """
 
@@ -18,11 +22,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from k8s4ai.finops import ledger, money, pricing
+
+if TYPE_CHECKING:  # utilisation imports this module for `Window`
+    from k8s4ai.finops import utilisation
 
 IDLE = "__idle__"
 UNALLOCATED = "__unallocated__"
@@ -30,6 +39,13 @@ KINDS: tuple[pricing.ResourceKind, ...] = tuple(pricing.ResourceKind)
 DIRECT_CELLS = 1 << 24
 """Up to this many (key × resource) cells, keys are numbered by their label codes directly;
 beyond, the keys that occur are found by sorting (slower, but memory stays bounded)."""
+
+
+class Basis(StrEnum):
+    ALLOCATION = "allocation"
+    """What was held, used or not (OpenCost's default)."""
+    USAGE = "usage"
+    """What was used of it, where utilisation samples say so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +83,7 @@ class Report:
     window: Window
     aggregate: tuple[str, ...]
     share_idle: bool
+    basis: Basis
     lines: tuple[Line, ...]
     """Most expensive first; the idle line, if any, last."""
     bill: tuple[int, ...]
@@ -94,14 +111,27 @@ def allocate(
     window: Window,
     aggregate: Sequence[str],
     share_idle: bool = False,
+    basis: Basis = Basis.ALLOCATION,
+    samples: utilisation.Samples | None = None,
 ) -> Report:
-    """The window's cost per value of the `aggregate` labels, plus idle, summing to the bill."""
-    names = tuple(aggregate)
+    """The window's cost per value of the `aggregate` labels, plus idle, summing to the bill.
+
+    On the usage basis a GPU allocation is charged its cost × its mean engine activity over
+    the samples taken inside both the window and its own interval (scrapes are evenly spaced,
+    so their mean is the time average). An allocation without such samples, or without
+    `samples` at all, is charged as held: missing telemetry must not make a job free. CPU,
+    memory and storage are charged as held on both bases (no samples measure them yet).
+    With `share_idle`, idle is shared in proportion to what each line is charged."""
+    names, basis = tuple(aggregate), Basis(basis)
     if not names:
         raise ValueError("aggregate by at least one label, e.g. ('team',)")
     rates = tuple(dict.fromkeys(book.allocations.rates + book.assets.rates))
     kind_of = np.array([KINDS.index(r.kind) for r in rates], dtype=np.int64)
     held, alloc_cost, alloc_rate = _priced(book.allocations, rates, prices, window)
+    if basis is Basis.USAGE and samples is not None and len(samples):
+        gpu = kind_of[alloc_rate] == KINDS.index(pricing.ResourceKind.GPU)
+        alloc_cost = np.where(gpu, alloc_cost * _used_share(book.allocations, samples, window),
+                              alloc_cost)
     _, asset_cost, asset_rate = _priced(book.assets, rates, prices, window)
     assets = np.bincount(asset_rate, asset_cost, len(rates)).astype(np.float64)
 
@@ -133,7 +163,25 @@ def allocate(
     idle_cents = tuple(int(c) for c in rounded[-1])
     if any(idle_cents):
         lines.append(Line(Report.idle_key(len(names)), idle_cents))
-    return Report(window, names, share_idle, tuple(lines), tuple(bill))
+    return Report(window, names, share_idle, basis, tuple(lines), tuple(bill))
+
+
+def _used_share(
+    intervals: ledger.Intervals, samples: utilisation.Samples, window: Window
+) -> NDArray[np.float64]:
+    """Per row, the mean engine activity of its samples inside the window and the row's own
+    interval, or 1 where there are none (charged as held)."""
+    if samples.row.min() < 0 or samples.row.max() >= len(intervals):
+        raise ValueError(f"samples name allocation rows outside 0..{len(intervals) - 1}")
+    start = np.maximum(intervals.start, window.start)[samples.row]
+    end = np.minimum(intervals.end, window.end)[samples.row]
+    inside = (samples.time >= start) & (samples.time < end)
+    which = samples.row[inside]
+    count = np.bincount(which, minlength=len(intervals))
+    total = np.bincount(which, weights=samples.engine_active[inside], minlength=len(intervals))
+    share: NDArray[np.float64] = np.ones(len(intervals))
+    np.divide(total, count, out=share, where=count > 0)
+    return share
 
 
 def _priced(

@@ -15,11 +15,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from k8s4ai.api import meta
+from k8s4ai.finops import view
 from k8s4ai.server import (
+    allocation_api,
     auth,
     batch,
     body,
     context,
+    cost_metrics,
     discovery,
     metrics,
     openapi,
@@ -78,9 +81,11 @@ def create_app(
     max_body_bytes: int = body.DEFAULT_MAX_BODY_BYTES,
     poll_seconds: float = 1.0,
     max_wait_seconds: float = 60.0,
+    cost: view.CostSource | None = None,
 ) -> App:
     """`tokens=None` disables authentication (local development only); an empty mapping
-    refuses every API request."""
+    refuses every API request. `cost` feeds `/api/v1/allocation` and the cost metrics; without
+    it the endpoint answers 404 and /metrics has no cost."""
     ctx = context.Context(
         store=store,
         metrics=metrics.Metrics(),
@@ -88,6 +93,8 @@ def create_app(
         poll_seconds=poll_seconds,
         max_wait_seconds=max_wait_seconds,
     )
+    if cost is not None:
+        ctx.metrics.add(cost_metrics.CostCollector(cost))
     prefix = targets.PREFIX
     table: list[BaseRoute] = [
         Route("/healthz", discovery.healthz, methods=["GET"]),
@@ -97,6 +104,8 @@ def create_app(
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/apis", discovery.api_groups, methods=["GET"]),
         Route(f"/apis/{meta.API_GROUP}", discovery.api_group, methods=["GET"]),
+        Route(allocation_api.PATH, functools.partial(allocation_api.endpoint, cost),
+              methods=["GET"]),
         Route(prefix, discovery.api_resources, methods=["GET"]),
         Route(f"{prefix}/apply", functools.partial(batch.apply, ctx), methods=["POST"]),
         Route(f"{prefix}/eventlog", functools.partial(watch.event_log, ctx), methods=["GET"]),

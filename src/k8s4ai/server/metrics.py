@@ -7,12 +7,14 @@ log at scrape time, so a scrape costs one query per batch of new writes, not a f
 
 from __future__ import annotations
 
+import abc
 import threading
 import time
 from collections import Counter
 from typing import Any
 
 import prometheus_client
+import prometheus_client.registry
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -78,6 +80,15 @@ class ObjectCounts:
                 return
 
 
+class RefreshedCollector(prometheus_client.registry.Collector, abc.ABC):
+    """A collector whose samples `refresh` computes in the scrape's worker thread, so a slow
+    source never blocks the event loop; `collect` only hands over the last ones."""
+
+    @abc.abstractmethod
+    def refresh(self) -> None:
+        """Must not raise: a failing source is logged and its samples dropped."""
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = prometheus_client.CollectorRegistry(auto_describe=True)
@@ -116,11 +127,18 @@ class Metrics:
         )
         self._counts = ObjectCounts()
         self._counting = threading.Lock()
+        self._refreshed: list[RefreshedCollector] = []
+
+    def add(self, collector: RefreshedCollector) -> None:
+        self.registry.register(collector)
+        self._refreshed.append(collector)
 
     def refresh(self, store: interface.Store) -> None:
         """Blocking: run it in a worker thread, at scrape time. Concurrent scrapes take turns,
         so the event cursor is never advanced twice over the same events."""
         with self._counting:
+            for collector in self._refreshed:
+                collector.refresh()
             for kind, count in self._counts.refresh(store).items():
                 self.objects.labels(kind).set(count)
             self.resource_version.set(store.resource_version())

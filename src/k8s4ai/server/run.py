@@ -20,6 +20,7 @@ from typing import Self
 
 import uvicorn
 
+from k8s4ai.finops import view
 from k8s4ai.server import app as app_module
 from k8s4ai.server import auth, body
 from k8s4ai.store import interface
@@ -87,11 +88,13 @@ def _config(
     max_body_bytes: int,
     log_level: str,
     poll_seconds: float,
+    cost: view.CostSource | None = None,
 ) -> tuple[uvicorn.Config, Callable[[], None]]:
     """The API's uvicorn config, and what tells its open watches to end."""
     application = app_module.create_app(
-        store, tokens=tokens, max_body_bytes=max_body_bytes, poll_seconds=poll_seconds
-    )
+        store, tokens=tokens, max_body_bytes=max_body_bytes, poll_seconds=poll_seconds,
+        cost=cost,
+    )  # fmt: skip
     config = uvicorn.Config(
         application,
         http="h11",
@@ -115,6 +118,7 @@ def serve(
     log_level: str = "info",
     poll_seconds: float = 1.0,
     on_ready: Callable[[str], None] | None = None,
+    cost: view.CostSource | None = None,
 ) -> None:
     """Serve in the foreground until SIGINT/SIGTERM, then return normally (uvicorn would
     re-raise the signal after its graceful shutdown; returning lets the caller close the
@@ -124,7 +128,7 @@ def serve(
     ready = None if on_ready is None else (lambda: on_ready(url))
     config, stopping = _config(
         store, tokens=tokens, max_body_bytes=max_body_bytes, log_level=log_level,
-        poll_seconds=poll_seconds,
+        poll_seconds=poll_seconds, cost=cost,
     )  # fmt: skip
     server = _Server(config, ready, stopping)
     previous = signal.signal(signal.SIGTERM, _exit_quietly)
@@ -212,12 +216,14 @@ def start(
     log_level: str = "warning",
     poll_seconds: float = 1.0,
     startup_timeout: float = 10.0,
+    cost: view.CostSource | None = None,
 ) -> RunningServer:
     """Serve in a daemon thread and return once it accepts connections. `poll_seconds` bounds
-    how long an open watch takes to notice a disconnect or `stop()`."""
+    how long an open watch takes to notice a disconnect or `stop()`; `cost` feeds
+    `/api/v1/allocation` and the cost metrics."""
     config, stopping = _config(
         store, tokens=tokens, max_body_bytes=max_body_bytes, log_level=log_level,
-        poll_seconds=poll_seconds,
+        poll_seconds=poll_seconds, cost=cost,
     )  # fmt: skip
     return in_thread(config, host, port, "k8s4ai-api", startup_timeout, stopping)
 
