@@ -35,6 +35,9 @@ if TYPE_CHECKING:  # utilisation imports this module for `Window`
 
 IDLE = "__idle__"
 UNALLOCATED = "__unallocated__"
+UNMOUNTED = "__unmounted__"
+VOLUME = "volume"
+"""The label that names a volume, on its storage asset and on the allocations mounting it."""
 KINDS: tuple[pricing.ResourceKind, ...] = tuple(pricing.ResourceKind)
 DIRECT_CELLS = 1 << 24
 """Up to this many (key × resource) cells, keys are numbered by their label codes directly;
@@ -142,28 +145,69 @@ def allocate(
     present = np.bincount(group, weights=held, minlength=len(numbers)) > 0
     cells, keys = cells[present], _keys(numbers[present], vocabularies)
     idle = assets - cells.sum(axis=0)
+    unmounted = _unmounted(book, asset_cost, asset_rate, alloc_cost, alloc_rate, len(rates))
+    idle -= unmounted
     if share_idle:
         allocated = cells.sum(axis=0)
         shared = allocated != 0
         cells[:, shared] += cells[:, shared] * (idle[shared] / allocated[shared])
         idle[shared] = 0.0
 
-    by_kind = np.zeros((len(keys) + 1, len(KINDS)))
+    by_kind = np.zeros((len(keys) + 2, len(KINDS)))
     for k in range(len(KINDS)):
-        by_kind[:-1, k] = cells[:, kind_of == k].sum(axis=1)
+        by_kind[:-2, k] = cells[:, kind_of == k].sum(axis=1)
+        by_kind[-2, k] = unmounted[kind_of == k].sum()
         by_kind[-1, k] = idle[kind_of == k].sum()
     bill = [money.cents(float(assets[kind_of == k].sum())) for k in range(len(KINDS))]
     rounded = np.column_stack(
         [money.split_cents(by_kind[:, k], bill[k]) for k in range(len(KINDS))]
-    ).reshape(len(keys) + 1, len(KINDS))
+    ).reshape(len(keys) + 2, len(KINDS))
     lines = sorted(
         (Line(key, tuple(int(c) for c in row)) for key, row in zip(keys, rounded, strict=False)),
         key=lambda line: (-line.total, line.key),
     )
+    unmounted_cents = tuple(int(c) for c in rounded[-2])
+    if any(unmounted_cents):
+        lines.append(Line((UNMOUNTED,) * len(names), unmounted_cents))
     idle_cents = tuple(int(c) for c in rounded[-1])
     if any(idle_cents):
         lines.append(Line(Report.idle_key(len(names)), idle_cents))
     return Report(window, names, share_idle, basis, tuple(lines), tuple(bill))
+
+
+def _unmounted(
+    book: ledger.Ledger,
+    asset_cost: NDArray[np.float64],
+    asset_rate: NDArray[np.int64],
+    alloc_cost: NDArray[np.float64],
+    alloc_rate: NDArray[np.int64],
+    width: int,
+) -> NDArray[np.float64]:
+    """Per rate, what named volumes cost beyond what the allocations mounting them were
+    charged: OpenCost's `__unmounted__`, a volume someone pays for that nobody uses, kept out of
+    idle (which is capacity nobody was given) and never shared back."""
+    out = np.zeros(width)
+    asset_codes = book.assets.label_codes(VOLUME)
+    if not (asset_codes >= 0).any():
+        return out
+    alloc_codes = book.allocations.label_codes(VOLUME)
+    alloc_names = book.allocations.label_values(VOLUME)
+    alloc_index = {name: i for i, name in enumerate(alloc_names)}
+    # Map each asset's volume onto the allocations' vocabulary (-1: nobody ever mounted it).
+    to_alloc = np.array(
+        [alloc_index.get(name, -1) for name in book.assets.label_values(VOLUME)], dtype=np.int64
+    )
+    named = asset_codes >= 0
+    volume = np.where(named, to_alloc[np.maximum(asset_codes, 0)], -1)
+    owed = np.zeros((len(alloc_names), width))
+    never = named & (volume < 0)
+    np.add.at(out, asset_rate[never], asset_cost[never])
+    mounted = named & (volume >= 0)
+    np.add.at(owed, (volume[mounted], asset_rate[mounted]), asset_cost[mounted])
+    mounts = alloc_codes >= 0
+    np.add.at(owed, (alloc_codes[mounts], alloc_rate[mounts]), -alloc_cost[mounts])
+    out += np.clip(owed, 0.0, None).sum(axis=0)
+    return out
 
 
 def _used_share(
