@@ -93,7 +93,26 @@ def load(path: Path) -> ledger.Ledger:
         return _build(
             path, ((f"record {i}", r, r.get("labels") or {}) for i, r in enumerate(document))
         )
-    raise errors.FileError(path, "file", "expected a .csv or .json ledger")
+    if suffix == ".jsonl":
+        return _build(path, _json_lines(path, text))
+    raise errors.FileError(path, "file", "expected a .csv, .json or .jsonl ledger")
+
+
+def _json_lines(
+    path: Path, text: str
+) -> Iterable[tuple[str, Mapping[str, object], Mapping[str, object]]]:
+    """One record object per line, as the live plane's journal (`k8s4ai.ledger.jsonl`) is
+    written; blank lines are skipped."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise errors.FileError(path, f"line {number}", f"not JSON: {err.msg}") from None
+        if not isinstance(record, dict):
+            raise errors.FileError(path, f"line {number}", "expected a record object")
+        yield f"line {number}", record, record.get("labels") or {}
 
 
 def _build(
