@@ -448,15 +448,22 @@ def verdicts(rows: list[dict[str, Any]], over: list[dict[str, Any]]) -> list[str
             + "); rerun with more CPUs or a lower --rate"
         )
     elif ours_o:
-        under = ours_o["added_p99_ms"] < 2.0
-        line = f"overhead: k8s4ai adds {ours_o['added_p99_ms']} ms at p99 (< 2 ms: " + (
-            "met)" if under else "NOT met)"
+        # The direct p99 swings from run to run with the harness; against the quietest direct
+        # run of the whole test, a router is not credited with the harness's bad moments.
+        base = min(r["direct_p99_ms"] for r in by_router.values())
+        ours_added = round(ours_o["p99_ms"] - base, 3)
+        under = ours_added < 2.0
+        line = (
+            f"overhead: k8s4ai's p99 is {ours_o['p99_ms']} ms, {ours_added} ms above the "
+            f"quietest direct p99 ({base} ms) (< 2 ms: {'met' if under else 'NOT met'})"
         )
         if sg_o:
-            within = ours_o["added_p99_ms"] <= 2 * max(sg_o["added_p99_ms"], 0.0)
+            sg_added = round(sg_o["p99_ms"] - base, 3)
+            within = ours_added <= 2 * max(sg_added, 0.0)
             line += (
-                f"; sglang-router adds {sg_o['added_p99_ms']} ms (≤ 2×: "
-                f"{'met' if within else 'NOT met'})"
+                f"; sglang-router's is {sg_o['p99_ms']} ms, {sg_added} ms above it (≤ 2×: "
+                f"{'met' if within else 'NOT met'}); peak {ours_o['peak_rps']} vs "
+                f"{sg_o['peak_rps']} req/s"
             )
         lines.append(line)
     return lines
@@ -468,7 +475,9 @@ def markdown(result: dict[str, Any]) -> str:
         "# ContentRouter vs sglang-router and vllm-router",
         "",
         f"Command: `{result['command']}`  ",
-        f"Revision: {result['revision']}  ",
+        f"Revision: {result['revision']}"
+        + (f" (verdicts and tables rendered at {result['rendered_at_revision']})"
+           if result.get("rendered_at_revision") else "") + "  ",
         f"Machine: {result['machine']}  ",
         f"Replicas: {s['replicas']} mock replicas (`k8s4ai.testing.replica`), each caching "
         f"{s['cache_blocks']} blocks of 512 tokens ({s['cache_blocks'] * 512:,} tokens; 850 is "
@@ -618,7 +627,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--peer-bin", type=Path, default=None, help="folder holding sglang-router/vllm-router")
     add("--out", type=Path, default=ROOT / "bench" / "results")
     add("--quick", action="store_true", help="a smoke run: 200 requests, 2 s of overhead")
+    add(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: write the verdicts, Markdown and plot again from a router.json "
+        "(its measurements and revision kept; the rendering revision recorded beside them)",
+    )
     args = parser.parse_args(argv)  # fmt: skip
+    if args.render is not None:
+        result = json.loads(args.render.read_text())
+        result["rendered_at_revision"] = report.revision(ROOT)
+        return write(result, args.out)
     if args.quick:
         args.requests, args.overhead_seconds = min(args.requests or 200, 200), 2.0
     chosen = routers([s for s in args.routers.split(",") if s])
@@ -680,10 +700,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "concurrency": args.concurrency,
         "router_cpu": None if split is None else min(split[0]),
     }  # fmt: skip
-    result["verdicts"] = verdicts(rows, over)
-    (args.out / "router.json").write_text(json.dumps(result, indent=1) + "\n")
-    (args.out / "router.md").write_text(markdown(result))
-    plot(result, args.out / "router.png")
+    return write(result, args.out)
+
+
+def write(result: dict[str, Any], out: Path) -> int:
+    result["verdicts"] = verdicts(result["replay"], result["overhead"])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "router.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out / "router.md").write_text(markdown(result))
+    plot(result, out / "router.png")
     print(markdown(result))
     return 0
 
