@@ -103,7 +103,8 @@ def command(
             tokens=tokens,
             log_level="info",
             on_ready=lambda url: click.echo(
-                f"k8s4ai API listening on {url} (store {target.db})", color=False
+                f"k8s4ai API listening on {url} (store {target.db}); dashboard {url}/ui/",
+                color=False,
             ),
         )
     except OSError as err:

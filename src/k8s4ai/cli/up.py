@@ -7,11 +7,12 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import resources as package_files
 from pathlib import Path
 from types import FrameType
 from typing import TypeVar
+from urllib import parse
 
 import click
 
@@ -19,7 +20,7 @@ from k8s4ai.api import manifest, node, queue
 from k8s4ai.cli import context, errors, server, sources, up_cluster, up_inference
 from k8s4ai.controllers import admission, cost_controller, runner
 from k8s4ai.scheduler.admission import policies
-from k8s4ai.server import run
+from k8s4ai.server import auth, run
 from k8s4ai.store import errors as store_errors
 from k8s4ai.store import interface, lookup, sqlite
 
@@ -121,7 +122,8 @@ def command(
             controller.start()
         serving = up_inference.start(store, host)
         tokens_at = token_file or context.home() / "tokens.csv"
-        _banner(store, api.url, target.db, tokens_at, no_auth, _routers_banner(serving))
+        _banner(store, api.url, target.db, tokens_at, no_auth, _routers_banner(serving),
+                _dashboard_url(api.url, tokens))
         _wait_for_signal()
         click.echo("stopping...")
         stop.set()
@@ -163,8 +165,21 @@ def _cluster_summary(store: interface.Store) -> str:
     )
 
 
+def _dashboard_url(url: str, tokens: Mapping[str, auth.Role] | None) -> str:
+    """The dashboard with the read-only token in the fragment, which browsers never send to
+    the server; the page moves it to session storage and out of the address bar."""
+    read = next((token for token, role in (tokens or {}).items() if role == "read"), None)
+    return f"{url}/ui/" if read is None else f"{url}/ui/#token={parse.quote(read, safe='')}"
+
+
 def _banner(
-    store: interface.Store, url: str, db: Path, token_file: Path, no_auth: bool, serving: str
+    store: interface.Store,
+    url: str,
+    db: Path,
+    token_file: Path,
+    no_auth: bool,
+    serving: str,
+    dashboard: str,
 ) -> None:
     auth_line = "no authentication (--no-auth)" if no_auth else f"bearer tokens in {token_file}"
     db_flag = "" if db == context.default_db() else f" --db {db}"
@@ -172,6 +187,7 @@ def _banner(
     click.echo(
         f"""
 k8s4ai is up
+  dashboard    {dashboard}
   API server   {url}/apis/k8s4ai.io/v1alpha1   ({auth_line})
   health       {url}/healthz   metrics {url}/metrics   OpenAPI {url}/openapi/v3
   store        {db}

@@ -31,6 +31,7 @@ from k8s4ai.server import (
     targets,
     watch,
 )
+from k8s4ai.server.dashboard import routes as dashboard_routes
 from k8s4ai.store import interface
 
 EXTENSIONS = ("apply", "eventlog", "wait")
@@ -112,7 +113,10 @@ def create_app(
         Route(f"{prefix}/wait", functools.partial(watch.wait, ctx), methods=["GET"]),
         *routes.routes(ctx),
     ]
-    middleware = [Middleware(metrics.MetricsMiddleware, metrics=ctx.metrics)]
+    middleware = [
+        Middleware(dashboard_routes.Dashboard),  # outermost: /ui needs no token
+        Middleware(metrics.MetricsMiddleware, metrics=ctx.metrics),
+    ]
     if tokens is not None:
         middleware.append(Middleware(auth.AuthMiddleware, tokens=tokens))
     app = App(
