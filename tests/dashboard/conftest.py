@@ -111,8 +111,10 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
         proc.stdout.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module-scoped: Playwright's sync API keeps an event loop running on this thread while
+    it is open, which would break every later test that calls `asyncio.run`."""
     executable = shutil.which("chromium")
     try:
         from playwright.sync_api import sync_playwright
