@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from k8s4ai import api, testing
+from k8s4ai.api import registry
 from k8s4ai.controllers import budget_spend, cost_controller, cost_ledger
 from k8s4ai.finops import allocation, pricing, tco
 from k8s4ai.store import sqlite
@@ -314,3 +315,18 @@ def test_running_until_stopped_keeps_budgets_current_and_notes_when_it_stopped(
     assert not loop.is_alive()
     state = json.loads((tmp_path / "k8s4ai.ledger-open.json").read_text())
     assert state["seen"] == clock.now.timestamp()
+
+
+def test_views_are_shared_while_the_store_is_unchanged_and_young(
+    store: sqlite.SqliteStore, clock: Clock, tmp_path: Path
+) -> None:
+    cluster(store, 1, testing.gang("train").gpus(8).build())
+    c = costs(store, clock, tmp_path)
+    first = c.view()
+    clock.tick(1)
+    assert c.view() is first, "nothing written, a second later: the same view"
+    store.apply([registry.by_kind("Queue").model_validate(testing.queue("other"))])
+    written = c.view()
+    assert written is not first, "a write to the store makes a new view"
+    clock.tick(5)
+    assert c.view() is not written, "and so does age"

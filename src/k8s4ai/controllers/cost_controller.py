@@ -138,10 +138,15 @@ class CostController:
         imported: pricing.PriceBook | None = None,
         seed: int = 0,
         heartbeat_seconds: float = 10.0,
+        view_max_age: float = 5.0,
     ) -> None:
         """`folder`/`name`: where the journal lives (beside the store file, named after it);
-        `imported`: prices that override the AcceleratorClasses' and the defaults."""
+        `imported`: prices that override the AcceleratorClasses' and the defaults;
+        `view_max_age`: how long (seconds) `view()` may hand out the view it last built while
+        the store has not changed."""
         self._store = store
+        self._view_max_age = view_max_age
+        self._last_view: tuple[int, view.CostView] | None = None
         self._clock = clock
         self._imported = imported
         self._seed = seed
@@ -225,11 +230,21 @@ class CostController:
 
     def view(self) -> view.CostView:
         """The ledger up to now (a `CostSource`): closes what stopped first, so a report
-        made between passes misses nothing."""
+        made between passes misses nothing. Building it means listing every job, so a
+        dashboard's calls within `view_max_age` of each other share one while nothing was
+        written to the store (its open intervals end at its own `now`)."""
         with self._lock:
-            objs, now = self._objects(), self._clock().timestamp()
+            version, now = self._store.resource_version(), self._clock().timestamp()
+            last = self._last_view
+            if last is not None and last[0] == version and 0 <= now - last[1].now < (
+                self._view_max_age
+            ):
+                return last[1]
+            objs = self._objects()
             self._advance(objs, now)
-            return self._view(objs, now)
+            built = self._view(objs, now)
+            self._last_view = (version, built)
+            return built
 
     def run_once(self) -> int:
         """One pass; returns how many Budget statuses it wrote."""
