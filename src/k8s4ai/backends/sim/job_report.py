@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib import figure, ticker
-from matplotlib.backends import backend_agg
 
-from k8s4ai.backends.sim import job_metrics, jobs
+from k8s4ai.backends.sim import job_metrics, jobs, report
 
 FIFO, DEFAULT, SRPT, LAS = "besteffort-fifo", "k8s4ai", "srpt", "las2d"
 OUTCOME_COLUMNS = (
@@ -228,7 +226,7 @@ def plot_jct_cdf(
     names = list(results)
     cols = min(3, len(names)) or 1
     rows = math.ceil(len(names) / cols) or 1
-    fig = figure.Figure(figsize=(5.0 * cols, 3.6 * rows), layout="constrained")
+    fig = report.new_figure(5.0 * cols, 3.6 * rows)
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     for ax, name in zip(axes, names, strict=False):
         for result in sorted(results[name], key=lambda r: _rank(r.policy)):
@@ -251,13 +249,7 @@ def plot_jct_cdf(
     if names and axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(fontsize="small")
     fig.suptitle(title)
-    return _save(fig, path)
-
-
-def _save(fig: figure.Figure, path: Path) -> Path:
-    backend_agg.FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=110)
-    return path
+    return report.save(fig, path, dpi=110)
 
 
 def _rank(policy: str) -> int:
@@ -269,7 +261,7 @@ def plot_vs_srpt(path: Path, table: Table, title: str) -> Path:
     """Grouped bars: each policy's average JCT over SRPT's, per trace (the best policy's
     where SRPT was not run)."""
     traces, policies = traces_and_policies(table)
-    fig = figure.Figure(figsize=(max(8.0, 1.0 + 0.9 * len(traces)), 5.0), layout="constrained")
+    fig = report.new_figure(max(8.0, 1.0 + 0.9 * len(traces)), 5.0)
     ax = fig.subplots()
     x = np.arange(len(traces))
     width = 0.8 / max(1, len(policies))
@@ -284,6 +276,8 @@ def plot_vs_srpt(path: Path, table: Table, title: str) -> Path:
     ax.set_xticks(x, traces, rotation=30, ha="right")
     ax.set_ylabel("average JCT / SRPT's (best policy's without SRPT)")
     ax.set_yscale("log")
+    from matplotlib import ticker
+
     plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")
     ax.yaxis.set_major_formatter(plain)
     ax.yaxis.set_minor_formatter(plain)
@@ -291,7 +285,7 @@ def plot_vs_srpt(path: Path, table: Table, title: str) -> Path:
     ax.grid(axis="y", alpha=0.3)
     if policies:
         ax.legend(ncols=min(4, len(policies)), fontsize="small")
-    return _save(fig, path)
+    return report.save(fig, path, dpi=110)
 
 
 def _baseline(table: Table, trace: str) -> float:

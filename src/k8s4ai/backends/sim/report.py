@@ -16,13 +16,14 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib import figure
-from matplotlib.backends import backend_agg
 
 from k8s4ai.backends.sim import sweep
+
+if TYPE_CHECKING:  # matplotlib is imported when a plot is drawn: it slows every command
+    from matplotlib import figure
 
 CURVE_COLUMNS = ("policy", "seed", "arrived_percent", "allocation_percent")
 TOLERANCE = 0.5
@@ -42,15 +43,23 @@ def write_curves(path: Path, results: Sequence[sweep.Result]) -> Path:
     return path
 
 
-def _save(fig: figure.Figure, path: Path) -> Path:
+def new_figure(width: float, height: float) -> figure.Figure:
+    from matplotlib import figure
+
+    return figure.Figure(figsize=(width, height), layout="constrained")
+
+
+def save(fig: figure.Figure, path: Path, dpi: int = 120) -> Path:
+    from matplotlib.backends import backend_agg
+
     backend_agg.FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=dpi)
     return path
 
 
 def plot_curves(path: Path, summaries: Sequence[sweep.Summary], title: str) -> Path:
     """Allocation % against arrived load, one line per policy (mean over its seeds)."""
-    fig = figure.Figure(figsize=(8, 5), layout="constrained")
+    fig = new_figure(8, 5)
     ax = fig.subplots()
     for s in summaries:
         arrived = sorted(s.curve)
@@ -61,7 +70,7 @@ def plot_curves(path: Path, summaries: Sequence[sweep.Summary], title: str) -> P
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_comparison(path: Path, summaries: Sequence[sweep.Summary], paper: Paper) -> Path:
@@ -71,7 +80,7 @@ def plot_comparison(path: Path, summaries: Sequence[sweep.Summary], paper: Paper
     policies = list(dict.fromkeys(s.policy for s in summaries))
     by_key = {(s.workload, s.policy): s for s in summaries}
     width = 0.8 / len(policies)
-    fig = figure.Figure(figsize=(max(8.0, 2.0 + 1.1 * len(lists)), 5.5), layout="constrained")
+    fig = new_figure(max(8.0, 2.0 + 1.1 * len(lists)), 5.5)
     ax = fig.subplots()
     x = np.arange(len(lists))
     lowest = 100.0
@@ -97,7 +106,7 @@ def plot_comparison(path: Path, summaries: Sequence[sweep.Summary], paper: Paper
     ax.set_title("GPU allocation at 130% arrived load: ours (bars) vs the FGD paper (ticks)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(ncols=min(4, len(policies) + 1), fontsize="small")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _short(workload: str) -> str:
