@@ -131,19 +131,15 @@ class Serving:
     def follow(self, store: interface.Store, wait_seconds: float = 1.0) -> None:
         """Reconcile on every write to the store until `stop`, on a daemon thread."""
 
-        def loop() -> None:
-            seen = store.resource_version()
-            while not self._stop.is_set():
-                try:
-                    latest = store.wait(seen, wait_seconds)
-                    if latest != seen:
-                        seen = latest
-                        self.reconcile(store)
-                except Exception:  # a bad pass must not end serving; the next write retries
-                    log.exception("inference: reconcile failed")
-                    self._stop.wait(wait_seconds)
+        def failed(err: Exception) -> None:
+            log.error("inference: reconcile failed: %s", err, exc_info=err)
 
-        self._thread = threading.Thread(target=loop, name="k8s4ai-inference", daemon=True)
+        self._thread = threading.Thread(
+            target=follow.on_writes,
+            args=(store, self._stop, lambda: self.reconcile(store), wait_seconds, failed),
+            name="k8s4ai-inference",
+            daemon=True,
+        )
         self._thread.start()
 
     def stop(self, store: interface.Store) -> None:

@@ -51,6 +51,29 @@ def endpoints(store: interface.Store, name: str, namespace: str) -> tuple[str, .
     return tuple(url.rstrip("/") for url in spec.endpoints)
 
 
+def on_writes(
+    store: interface.Store,
+    stop: threading.Event,
+    act: Callable[[], None],
+    wait_seconds: float,
+    failed: Callable[[Exception], None],
+) -> None:
+    """Until `stop`: `act()` after every write to the store. A failure (of the store or of
+    `act`) goes to `failed` and the loop waits `wait_seconds` before going on: whoever
+    follows the store must outlive a bad moment, and the next write retries."""
+    seen = store.resource_version()
+    while not stop.is_set():
+        try:
+            latest = store.wait(seen, wait_seconds)
+            if latest == seen:
+                continue
+            seen = latest
+            act()
+        except Exception as err:  # handed to `failed`; following goes on
+            failed(err)
+            stop.wait(wait_seconds)
+
+
 class Follower:
     """Follows one ContentRouter's endpoints on a daemon thread, calling `changed(urls)` (on
     that thread) each time they differ from the last ones reported or given at start."""
@@ -82,23 +105,17 @@ class Follower:
         return self
 
     def _run(self) -> None:
-        seen = self._store.resource_version()
-        while not self._stopping.is_set():
-            try:
-                latest = self._store.wait(seen, self._wait)
-                if latest == seen:
-                    continue
-                seen = latest
-                urls = endpoints(self._store, self._name, self._namespace)
-            except Exception as err:  # reported through `error`; routing goes on
-                self.error = err
-                if self._stopping.wait(self._wait):
-                    return
-                continue
-            self.error = None
-            if urls and urls != self._current:
-                self._current = urls
-                self._changed(urls)
+        on_writes(self._store, self._stopping, self._act, self._wait, self._failed)
+
+    def _act(self) -> None:
+        urls = endpoints(self._store, self._name, self._namespace)
+        self.error = None
+        if urls and urls != self._current:
+            self._current = urls
+            self._changed(urls)
+
+    def _failed(self, err: Exception) -> None:
+        self.error = err  # reported, not raised: routing goes on with the last replicas
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
