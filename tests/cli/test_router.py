@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from k8s4ai.api import meta, registry
+from k8s4ai import testing
 from k8s4ai.store import sqlite
 from k8s4ai.testing.replica import run, server
 
@@ -72,23 +72,15 @@ def test_router_from_the_store_follows_its_service(
 ) -> None:
     db = tmp_path / "k8s4ai.db"
     first, second = replicas
-    service = {
-        "apiVersion": meta.GROUP_VERSION, "kind": "InferenceService",
-        "metadata": {"name": "chat", "namespace": "serving"},
-        "spec": {"model": "tiny", "replicas": 2},
-    }  # fmt: skip
-    router = {
-        "apiVersion": meta.GROUP_VERSION, "kind": "ContentRouter",
-        "metadata": {"name": "chat-router", "namespace": "serving"},
-        "spec": {"service": "chat", "policy": "round-robin"},
-    }  # fmt: skip
+    service = testing.inference_service("chat", "serving", replicas=2)
+    router = testing.content_router("chat-router", "serving", service="chat", policy="round-robin")
 
     def publish(store: sqlite.SqliteStore, *urls: str) -> None:
         status = {"status": {"endpoints": list(urls), "readyReplicas": len(urls)}}
         store.patch("InferenceService", "chat", "serving", status, subresource="status")
 
     with sqlite.SqliteStore(db) as store:
-        store.apply([registry.by_kind(m["kind"]).model_validate(m) for m in (service, router)])
+        store.apply([testing.typed(service), testing.typed(router)])
         publish(store, first.url)
         args = [K8S4AI, "--db", str(db), "router", "--from", "chat-router", "-n", "serving"]
         proc = subprocess.Popen([*args, "--port", "0"], stderr=subprocess.PIPE, text=True)

@@ -7,26 +7,16 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from k8s4ai.api import inference, meta, registry, routing
+from k8s4ai import testing
+from k8s4ai.api import inference, routing
 from k8s4ai.cli import up_inference
 from k8s4ai.store import sqlite
 
 pytestmark = pytest.mark.integration
-
-
-def _obj(kind: str, name: str, spec: dict[str, Any]) -> Any:
-    manifest = {
-        "apiVersion": meta.GROUP_VERSION,
-        "kind": kind,
-        "metadata": {"name": name, "namespace": "serving"},
-        "spec": spec,
-    }
-    return registry.by_kind(kind).model_validate(manifest)
 
 
 def _eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -46,8 +36,10 @@ def _free_port() -> int:
 def store(tmp_path: Path) -> Iterator[sqlite.SqliteStore]:
     with sqlite.SqliteStore(tmp_path / "store.db") as s:
         s.apply([
-            _obj("InferenceService", "chat", {"model": "tiny", "replicas": 1}),
-            _obj("ContentRouter", "chat-router", {"service": "chat", "port": _free_port()}),
+            testing.typed(testing.inference_service("chat", "serving")),
+            testing.typed(
+                testing.content_router("chat-router", "serving", service="chat", port=_free_port())
+            ),
         ])  # fmt: skip
         yield s
 
@@ -99,8 +91,10 @@ def test_scaling_a_service_reaches_its_router(store: sqlite.SqliteStore) -> None
 def test_routers_applied_changed_or_deleted_while_running(store: sqlite.SqliteStore) -> None:
     serving = up_inference.start(store, "127.0.0.1")
     try:
-        spec = {"service": "chat", "policy": "round-robin", "port": _free_port()}
-        store.apply([_obj("ContentRouter", "rr", spec)])
+        rr_router = testing.content_router(
+            "rr", "serving", service="chat", policy="round-robin", port=_free_port()
+        )
+        store.apply([testing.typed(rr_router)])
         _eventually(lambda: "serving/rr" in serving.routers)
         rr = serving.routers["serving/rr"]
         assert rr.router.cfg.policy == "round-robin" and _ask(rr.url) == 200

@@ -8,33 +8,22 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
-from k8s4ai.api import meta, registry
+from k8s4ai import testing
 from k8s4ai.router import app, config, follow, replicas
 from k8s4ai.store import sqlite
 from tests.router import upstream
-
-
-def _obj(kind: str, name: str, spec: dict[str, Any]) -> Any:
-    manifest = {
-        "apiVersion": meta.GROUP_VERSION,
-        "kind": kind,
-        "metadata": {"name": name, "namespace": "serving"},
-        "spec": spec,
-    }
-    return registry.by_kind(kind).model_validate(manifest)
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[sqlite.SqliteStore]:
     with sqlite.SqliteStore(tmp_path / "store.db") as s:
         s.apply([
-            _obj("InferenceService", "chat", {"model": "m", "replicas": 2}),
-            _obj("ContentRouter", "chat-router", {"service": "chat"}),
+            testing.typed(testing.inference_service("chat", "serving", model="m", replicas=2)),
+            testing.typed(testing.content_router("chat-router", "serving", service="chat")),
         ])  # fmt: skip
         yield s
 
@@ -99,7 +88,8 @@ def test_follower_reports_each_change_once_and_keeps_the_last_on_empty(
         _set_endpoints(store, "http://127.0.0.1:1", "http://127.0.0.1:2")
         assert changed.wait(10)
         _set_endpoints(store, "http://127.0.0.1:1", "http://127.0.0.1:2")  # no change
-        store.apply([_obj("ContentRouter", "other", {"endpoints": ["http://127.0.0.1:9"]})])
+        other = testing.content_router("other", "serving", endpoints=["http://127.0.0.1:9"])
+        store.apply([testing.typed(other)])
         _set_endpoints(store)  # a service between replicas keeps the last ones
         store.delete("InferenceService", "chat", "serving")
         changed.clear()

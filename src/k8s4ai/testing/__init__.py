@@ -8,18 +8,24 @@ from k8s4ai.testing.builders import (
     Gang,
     accelerator_class,
     checkpoint_policy,
+    content_router,
     gang,
+    inference_service,
     node,
     queue,
     topology,
+    typed,
 )
 
 __all__ = [
     "Gang",
     "accelerator_class",
     "checkpoint_policy",
+    "content_router",
     "gang",
+    "inference_service",
     "node",
     "queue",
     "topology",
+    "typed",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Self
 
-from k8s4ai.api import meta
+from k8s4ai.api import meta, registry, resource
 
 Manifest = dict[str, Any]
 
@@ -69,6 +69,23 @@ def queue(
     if cohort:
         spec["cohort"] = cohort
     return _object("Queue", name, spec)
+
+
+def inference_service(
+    name: str, namespace: str = "default", model: str = "tiny", replicas: int = 1, **spec: Any
+) -> Manifest:
+    return _object("InferenceService", name, {"model": model, "replicas": replicas, **spec},
+                   namespace)  # fmt: skip
+
+
+def content_router(name: str, namespace: str = "default", **spec: Any) -> Manifest:
+    """`spec` as the manifest spells it: service=..., endpoints=[...], policy=..., port=..."""
+    return _object("ContentRouter", name, spec, namespace)
+
+
+def typed(manifest: Manifest) -> resource.Resource:
+    """The typed object a manifest describes, as the store takes it."""
+    return registry.by_kind(manifest["kind"]).model_validate(manifest)
 
 
 def checkpoint_policy(name: str = "hourly", namespace: str = "default") -> Manifest:
