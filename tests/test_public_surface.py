@@ -15,7 +15,8 @@ API = {
 }
 
 TESTING = {
-    "Gang", "accelerator_class", "checkpoint_policy", "gang", "node", "queue", "topology",
+    "Gang", "accelerator_class", "checkpoint_policy", "content_router", "gang",
+    "inference_service", "node", "queue", "topology", "typed",
 }
 
 
