@@ -13,7 +13,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, model_validator
 
 from k8s4ai.api import meta, resource, workload
-from k8s4ai.api.units import Duration
+from k8s4ai.api.units import Duration, Quantity
 
 
 class PodSet(meta.Model):
@@ -89,6 +89,25 @@ class GangSchedulingGroupStatus(meta.Status):
     completion_time: datetime | None = None
     last_checkpoint_time: datetime | None = None
     restarts: int = 0
+    progress: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of the job's work done, as its runtime reports it",
+    )
+    checkpoint_progress: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="`progress` at the last checkpoint; a restart resumes here",
+    )
+    reason: str | None = Field(
+        default=None, description="Why the job last stopped, as the runtime says: OOMKilled, Error"
+    )
+    exit_code: int | None = Field(default=None, description="Exit code of the pod that failed")
+    peak_memory: Quantity | None = Field(
+        default=None, description="Highest memory any pod of the job was seen using"
+    )
 
 
 class GangSchedulingGroup(resource.Resource):
