@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -43,6 +43,9 @@ CPU_MEMORY_PRICES: Mapping[pricing.RateKey, float] = {
 }
 """$/core-hour and $/GiB-hour: OpenCost's defaults (its `configs/default.json`), since an
 AcceleratorClass prices only its GPUs; an imported price file overrides them."""
+STORAGE_PRICE = 0.04
+"""$/GB-month of a storage class no price file prices: OpenCost's default (0.00005479452
+$/GB-hour in its `configs/default.json`)."""
 SAMPLE_SECONDS = 300.0
 
 Kind = Literal["allocation", "asset"]
@@ -119,7 +122,7 @@ def holdings(
     nodes = {o.metadata.name: o for o in objs if isinstance(o, node.Node)}
     out: list[Record] = []
     for n in nodes.values():
-        out.extend(_node_assets(n))
+        out.extend(node_assets(n))
     for o in objs:
         try:
             if isinstance(o, gang.GangSchedulingGroup):
@@ -131,7 +134,9 @@ def holdings(
     return out
 
 
-def _node_assets(n: node.Node) -> list[Record]:
+def node_assets(n: node.Node) -> list[Record]:
+    """What a node offers from its creation on, one series per priced resource: its GPUs of
+    each class, its cores and memory, on its market."""
     start = _seconds(n.metadata.creation_timestamp)
     if start is None:
         return []
@@ -254,7 +259,7 @@ def merge(closed: Sequence[Record], current: Sequence[Record], now: float) -> li
     for r in closed:
         last[r.key] = max(last.get(r.key, -math.inf), r.end if r.end is not None else r.start)
     out = [
-        replace(r, end=min(r.end, now))
+        r if r.end <= now else replace(r, end=now)
         for r in closed
         if r.end is not None and min(r.end, now) > r.start
     ]
@@ -271,19 +276,59 @@ def prices(
     held: Iterable[Record],
     imported: pricing.PriceBook | None = None,
 ) -> pricing.PriceBook:
-    """GPU prices from the classes, CPU and memory at OpenCost's defaults, a spot GPU at its
-    class's on-demand price when nothing says its spot price (an upper bound, logged), and
-    `imported` prices over all of them."""
+    """GPU prices from the classes; CPU, memory and storage at OpenCost's defaults; a spot
+    GPU at its class's on-demand price when nothing says its spot price (an upper bound,
+    logged); and `imported` prices over all of them."""
     book = pricing.from_accelerator_classes(classes).merged(
         pricing.PriceBook({k: pricing.PriceSchedule.constant(p)
                            for k, p in CPU_MEMORY_PRICES.items()})
     ).merged(imported or pricing.PriceBook())
     for rate in {r.rate for r in held} - set(book.schedules):
+        if rate.kind is pricing.ResourceKind.STORAGE:
+            storage = pricing.PriceSchedule.constant(pricing.storage_hourly(STORAGE_PRICE))
+            book = pricing.PriceBook({**book.schedules, rate: storage})
+            continue
         on_demand = replace(rate, market=pricing.Market.ON_DEMAND)
         if rate.market is not pricing.Market.ON_DEMAND and on_demand in book.schedules:
             log.warning("no %s price: priced at %s's", rate, on_demand)
             book = pricing.PriceBook({**book.schedules, rate: book.schedules[on_demand]})
     return book
+
+
+def intervals(held: Iterable[Record]) -> ledger.Ledger:
+    """Closed segments as the ledger's interval tables, built column by column (a live
+    ledger is rebuilt on every pass, from every segment its journal holds)."""
+    rows: dict[Kind, list[Record]] = {"allocation": [], "asset": []}
+    for r in held:
+        assert r.end is not None
+        rows[r.record].append(r)
+    return ledger.Ledger(_table(rows["allocation"]), _table(rows["asset"]))
+
+
+def _table(rows: Sequence[Record]) -> ledger.Intervals:
+    rates: dict[pricing.RateKey, int] = {}
+    vocabularies: dict[str, dict[str, int]] = {}
+    codes: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        for name, value in r.labels.items():
+            column = codes.get(name)
+            if column is None:
+                column = codes[name] = [-1] * len(rows)
+            words = vocabularies.setdefault(name, {})
+            column[i] = words.setdefault(value, len(words))
+    return ledger.Intervals(
+        start=np.array([r.start for r in rows], dtype=np.float64),
+        end=np.array([r.end for r in rows], dtype=np.float64),
+        rate=np.array([rates.setdefault(r.rate, len(rates)) for r in rows], dtype=np.int32),
+        amount=np.array([r.amount for r in rows], dtype=np.float64),
+        rates=tuple(rates),
+        codes={name: np.array(column, dtype=np.int32) for name, column in codes.items()},
+        values={name: tuple(words) for name, words in vocabularies.items()},
+    )
+
+
+Sampler = Callable[[ledger.Ledger], utilisation.Samples]
+"""Measured utilisation for a ledger's allocation rows (e.g. from DCGM through Prometheus)."""
 
 
 def build(
@@ -292,19 +337,15 @@ def build(
     book: pricing.PriceBook,
     vram_gib: Mapping[str, float],
     seed: int = 0,
+    sampler: Sampler | None = None,
 ) -> view.CostView:
-    """The view of closed segments `held` (see `merge`), with simulated GPU samples."""
-    tables = {"allocation": ledger.IntervalsBuilder(), "asset": ledger.IntervalsBuilder()}
-    for r in held:
-        assert r.end is not None
-        tables[r.record].add(r.start, r.end, r.rate, r.amount, r.labels)
+    """The view of closed segments `held` (see `merge`), with GPU samples from `sampler`, or
+    simulated ones when there is none (the embedded cluster has no GPUs to measure)."""
+    book_of = intervals(held)
+    if sampler is not None:
+        return view.CostView(book_of, sampler(book_of), book, now)
     allocations = [r for r in held if r.record == "allocation"]
-    return view.CostView(
-        ledger.Ledger(tables["allocation"].build(), tables["asset"].build()),
-        samples(allocations, vram_gib, seed),
-        book,
-        now,
-    )
+    return view.CostView(book_of, samples(allocations, vram_gib, seed), book, now)
 
 
 def samples(

@@ -123,7 +123,9 @@ class IntervalsBuilder:
         self._rows.append((float(start), float(end), self._rates.setdefault(rate, len(self._rates)),
                            float(amount)))
         for name, value in (labels or {}).items():
-            column = self._labels.setdefault(name, [-1] * row)
+            column = self._labels.get(name)
+            if column is None:
+                column = self._labels[name] = [-1] * row
             vocabulary = self._values.setdefault(name, {})
             column.append(vocabulary.setdefault(value, len(vocabulary)))
         for column in self._labels.values():

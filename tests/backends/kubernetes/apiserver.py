@@ -27,10 +27,13 @@ RESOURCES = (
     kmock.resource("", "v1", "pods"),
     kmock.resource("", "v1", "nodes"),
     kmock.resource("", "v1", "events"),
+    kmock.resource("", "v1", "persistentvolumes"),
+    kmock.resource("", "v1", "persistentvolumeclaims"),
     kmock.resource("coordination.k8s.io", "v1", "leases"),
     kmock.resource("scheduling.x-k8s.io", "v1alpha1", "podgroups"),
     kmock.resource("k8s4ai.io", "v1alpha1", "queues"),
     kmock.resource("k8s4ai.io", "v1alpha1", "acceleratorclasses"),
+    kmock.resource("k8s4ai.io", "v1alpha1", "budgets"),
 )
 
 

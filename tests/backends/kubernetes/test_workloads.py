@@ -126,3 +126,17 @@ def test_bound_pods_make_their_gang_running_where_they_are() -> None:
         ("workers", ["gpu-2"]),
     ]
     assert [m.name for m in g.members["pods"]] == ["w1", "w0"]
+
+
+def test_a_gang_carries_the_labels_all_its_pods_share_and_its_estimated_duration() -> None:
+    """What a Budget weighs: its selector matches the gang's labels, and it projects the
+    gang's cost over its estimated duration."""
+    pods = [
+        kube_pod(f"w{i}", labels={**GANG, "team": "a", "experiment": "sft", "rank": str(i)},
+                 annotations={"k8s4ai.io/estimated-duration": "1h30m"})
+        for i in range(2)
+    ]
+    [found] = workloads.gangs(pods).gangs
+    assert found.gang.metadata.labels == {**GANG, "team": "a", "experiment": "sft"}
+    duration = found.gang.spec.estimated_duration
+    assert duration is not None and duration.seconds == 5400

@@ -88,14 +88,14 @@ class NotLeadingError(RuntimeError):
     """This replica lost its Lease: it must not bind."""
 
 
-def _always() -> bool:
+def always() -> bool:
     return True
 
 
 async def bind_gang(
     api: kr8s.asyncio.Api,
     placements: Sequence[Placement],
-    may_act: Callable[[], bool] = _always,
+    may_act: Callable[[], bool] = always,
 ) -> GangBinding:
     """Bind every placement in order; on the first failure, delete the pods bound so far.
 

@@ -51,8 +51,15 @@ LIST_POD_GROUPS = ApiCall("scheduling.x-k8s.io", "podgroups", "list")
 """The coscheduling plugin's PodGroups: a gang's `minMember` when its pods name one."""
 LIST_QUEUES = ApiCall(meta.API_GROUP, "queues", "list")
 LIST_ACCELERATOR_CLASSES = ApiCall(meta.API_GROUP, "acceleratorclasses", "list")
-"""The controller reads the Queues and the classes people wrote; it writes none of k8s4ai's
-own kinds (gangs are read from pods, inventory is derived on every pass and kept in memory)."""
+"""The controller reads the Queues and the classes people wrote (with their prices); gangs
+are read from pods, inventory is derived on every pass and kept in memory."""
+LIST_BUDGETS = ApiCall(meta.API_GROUP, "budgets", "list")
+"""Admission holds a job a hard Budget blocks; the cost loop keeps each Budget's spending."""
+PATCH_BUDGET_STATUS = ApiCall(meta.API_GROUP, "budgets/status", "patch")
+"""`status.spent` and `status.forecast`: the one k8s4ai kind the controller writes."""
+LIST_PERSISTENT_VOLUMES = ApiCall("", "persistentvolumes", "list")
+LIST_PERSISTENT_VOLUME_CLAIMS = ApiCall("", "persistentvolumeclaims", "list")
+"""Volumes are assets priced by storage class, and charged to the pods that mount them."""
 
 CLUSTER_CALLS: frozenset[ApiCall] = frozenset(
     {
@@ -67,6 +74,10 @@ CLUSTER_CALLS: frozenset[ApiCall] = frozenset(
         LIST_POD_GROUPS,
         LIST_QUEUES,
         LIST_ACCELERATOR_CLASSES,
+        LIST_BUDGETS,
+        PATCH_BUDGET_STATUS,
+        LIST_PERSISTENT_VOLUMES,
+        LIST_PERSISTENT_VOLUME_CLAIMS,
     }
 )
 """Granted by the ClusterRole: nodes are cluster-scoped and pods live in every namespace."""

@@ -45,14 +45,14 @@ from typing import Any
 
 import kr8s
 import kr8s.asyncio
-import pydantic
 
-from k8s4ai.api import accelerator, gang, meta, queue, resource
+from k8s4ai.api import accelerator, budget, gang, queue, resource
 from k8s4ai.backends.kubernetes import (
     binder,
     calls,
     capacity,
     discovery,
+    own,
     pending,
     reflector,
     transport,
@@ -63,16 +63,11 @@ from k8s4ai.scheduler.admission import policies
 
 log = logging.getLogger(__name__)
 
-OWN_VERSION = f"{meta.API_GROUP}/{meta.API_VERSION}"
 POD_GROUPS = "scheduling.x-k8s.io/v1alpha1"
 
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
-
-
-def _always() -> bool:
-    return True
 
 
 @dataclass(slots=True)
@@ -96,18 +91,11 @@ def partly_bound(pod_gang: workloads.PodGang) -> bool:
     return any(nodes) and not all(nodes)
 
 
-def _own(kind: type[resource.Resource], raw: dict[str, Any]) -> resource.Resource:
-    """A k8s4ai object as listed from the cluster, with the server's metadata left out."""
-    meta_in = raw.get("metadata") or {}
-    kept = {k: meta_in[k] for k in ("name", "namespace", "labels", "annotations") if k in meta_in}
-    return kind.model_validate({"metadata": kept, "spec": raw.get("spec") or {}})
-
-
 class Controller:
     def __init__(
         self,
         api: kr8s.asyncio.Api,
-        leading: Callable[[], bool] = _always,
+        leading: Callable[[], bool] = binder.always,
         policy: str = policies.DEFAULT,
         clock: Callable[[], datetime] = wall_clock,
         config: discovery.DiscoveryConfig | None = None,
@@ -121,11 +109,13 @@ class Controller:
         self._config = config
         self._seed = seed
         self.changed = asyncio.Event()
+        self.listeners: list[Callable[[], None]] = [self.changed.set]
+        """Called on every change the watches see (the cost loop listens too)."""
         self.pods = reflector.Reflector(
-            api, calls.LIST_PODS, calls.WATCH_PODS, "pods", self.changed.set
+            api, calls.LIST_PODS, calls.WATCH_PODS, "pods", self._notify
         )
         self.nodes = reflector.Reflector(
-            api, calls.LIST_NODES, calls.WATCH_NODES, "nodes", self.changed.set
+            api, calls.LIST_NODES, calls.WATCH_NODES, "nodes", self._notify
         )
         self._backoff = backoff_seconds
         self.assumed: dict[str, str] = {}
@@ -135,15 +125,9 @@ class Controller:
         wait to have again (their owner recreates the pods the rollback deleted), and the
         time (seconds) before which they are not bound again."""
 
-    async def _list_own(self, call: calls.ApiCall, kind: type[resource.Resource]) -> list[Any]:
-        listed = await transport.request(self._api, call, "GET", kind.plural, version=OWN_VERSION)
-        out = []
-        for raw in listed.get("items") or []:
-            try:
-                out.append(_own(kind, raw))
-            except pydantic.ValidationError as err:
-                log.warning("%s %s is invalid: %s", kind.kind_name, raw["metadata"]["name"], err)
-        return out
+    def _notify(self) -> None:
+        for listener in self.listeners:
+            listener()
 
     async def _pod_groups(self) -> dict[tuple[str, str], int]:
         """PodGroups' minMember by (namespace, name); none when their CRD is not installed."""
@@ -185,8 +169,11 @@ class Controller:
             result.skipped = True
             return result
         now = self._clock()
-        queues = await self._list_own(calls.LIST_QUEUES, queue.Queue)
-        written = await self._list_own(calls.LIST_ACCELERATOR_CLASSES, accelerator.AcceleratorClass)
+        queues = await own.list_own(self._api, calls.LIST_QUEUES, queue.Queue)
+        written = await own.list_own(
+            self._api, calls.LIST_ACCELERATOR_CLASSES, accelerator.AcceleratorClass
+        )
+        budgets = await own.list_own(self._api, calls.LIST_BUDGETS, budget.Budget, True)
         pods = self._pods()
         found = workloads.gangs(pods, await self._pod_groups())
         raw = {(p["metadata"].get("namespace"), p["metadata"]["name"]): p for p in pods}
@@ -212,6 +199,7 @@ class Controller:
             *written,
             *inventory.accelerator_classes,
             *queues,
+            *budgets,
             *(g.gang for g in admit),
         ]
         for change in admission.plan(objs, now, self._policy, self._seed):

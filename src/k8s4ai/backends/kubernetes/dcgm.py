@@ -18,8 +18,9 @@ another row.
 from __future__ import annotations
 
 import bisect
+import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,10 @@ GPU_UTIL = "avg by (namespace, pod) (DCGM_FI_DEV_GPU_UTIL) / 100"
 FB_USED_GIB = "sum by (namespace, pod) (DCGM_FI_DEV_FB_USED) / 1024"
 
 PodKey = tuple[str, str]
+MAX_POINTS = 11_000
+"""Prometheus refuses a range query of more points per series than this."""
+
+log = logging.getLogger(__name__)
 
 
 class PrometheusError(RuntimeError):
@@ -129,3 +134,26 @@ def samples(
                 active = min(1.0, max(0.0, points[t]))
                 builder.add(row, t, active, max(0.0, used.get(t, 0.0)))
     return builder.build()
+
+
+def sampler(
+    client: httpx.Client, step: float = 60.0
+) -> Callable[[ledger.Ledger], utilisation.Samples]:
+    """Samples for a whole ledger (a `cost_ledger.Sampler`): its allocations' span, at `step`
+    or coarser where the span would need more than `MAX_POINTS` points. Prometheus failing
+    leaves the ledger without samples (charged as held), logged, rather than without a
+    report."""
+
+    def sample(book: ledger.Ledger) -> utilisation.Samples:
+        rows = book.allocations
+        if not len(rows) or not float(rows.end.max()) > float(rows.start.min()):
+            return utilisation.Samples.empty()
+        span = allocation.Window(float(rows.start.min()), float(rows.end.max()))
+        coarse = max(step, (span.end - span.start) / MAX_POINTS)
+        try:
+            return samples(client, book, span, coarse)
+        except PrometheusError as err:
+            log.warning("no GPU utilisation: %s", err)
+            return utilisation.Samples.empty()
+
+    return sample

@@ -13,7 +13,10 @@ gang in whichever convention the tool that made them speaks:
   when the caller read it, else all pods;
 - pod sets: label `k8s4ai.io/pod-set`, else one pod set per distinct resource shape;
 - required topology level: annotation `k8s4ai.io/topology-required`; priority: the highest
-  `spec.priority` among the pods (set by the PriorityClass admission plugin).
+  `spec.priority` among the pods (set by the PriorityClass admission plugin);
+- labels (team, project, experiment, model..., what a Budget's selector matches): those all
+  its pods carry with the same value; estimated duration (what a Budget projects the job to
+  cost): annotation `k8s4ai.io/estimated-duration` (`6h`, `1h30m`).
 
 A pod bound already (`spec.nodeName`) makes its gang Running there, so a restarted scheduler
 (or a standby that takes over) charges it instead of binding it twice. A gang only partly
@@ -39,6 +42,7 @@ KUEUE_QUEUE = "kueue.x-k8s.io/queue-name"
 MIN_MEMBER = "k8s4ai.io/min-member"
 POD_SET = "k8s4ai.io/pod-set"
 TOPOLOGY_REQUIRED = "k8s4ai.io/topology-required"
+ESTIMATED_DURATION = "k8s4ai.io/estimated-duration"
 GPU = "nvidia.com/gpu"
 DONE = ("Succeeded", "Failed")
 
@@ -197,6 +201,9 @@ def _gang(
     level = _any_tag(pods, TOPOLOGY_REQUIRED)
     if level:
         spec["topology"] = {"required": level}
+    duration = _any_tag(pods, ESTIMATED_DURATION)
+    if duration:
+        spec["estimatedDuration"] = duration
     bound = {n: [m.node for m in ms if m.node] for n, ms in members.items()}
     status: dict[str, Any] = {}
     if any(bound.values()):
@@ -208,12 +215,22 @@ def _gang(
         }
     obj = gang.GangSchedulingGroup.model_validate(
         {
-            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": created},
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "creationTimestamp": created,
+                "labels": _common_labels(pods),
+            },
             "spec": spec,
             "status": status,
         }
     )
     return PodGang(obj, members)
+
+
+def _common_labels(pods: list[Mapping[str, Any]]) -> dict[str, str]:
+    first, *rest = [dict(_meta(p).get("labels") or {}) for p in pods]
+    return {k: str(v) for k, v in first.items() if all(o.get(k) == v for o in rest)}
 
 
 def gangs(
