@@ -27,7 +27,7 @@ T = TypeVar("T")
 def plane(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
     env = {**os.environ, "K8S4AI_HOME": str(tmp_path)}
     proc = subprocess.Popen(
-        [str(K8S4AI), "up", "--port", "0"],
+        [str(K8S4AI), "up", "--port", "0", "--no-workload"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     assert proc.stdout is not None

@@ -6,6 +6,7 @@ import shutil
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from importlib import resources as package_files
@@ -17,7 +18,7 @@ from urllib import parse
 import click
 
 from k8s4ai.api import manifest, node, queue
-from k8s4ai.cli import context, errors, server, sources, up_cluster, up_inference
+from k8s4ai.cli import context, errors, server, sources, up_cluster, up_inference, up_workload
 from k8s4ai.controllers import admission, cost_controller, runner
 from k8s4ai.scheduler.admission import policies
 from k8s4ai.server import auth, run
@@ -56,6 +57,7 @@ def policy_option(text: str) -> Callable[[Decorated], Decorated]:
 )
 @click.option("--no-examples", is_flag=True, help="Start with only what the store holds.")
 @policy_option("Admission policy: the order jobs are admitted in, and whether it may preempt.")
+@up_workload.options
 @up_cluster.options
 @click.pass_obj
 def command(
@@ -74,6 +76,11 @@ def command(
     renew_deadline: str,
     retry_period: str,
     identity: str | None,
+    ledger_dir: Path | None,
+    prometheus: str | None,
+    speed: float,
+    no_workload: bool,
+    workload_seed: int,
 ) -> None:
     """Run k8s4ai locally: the API server on the embedded store, the controllers (inventory;
     admission, which admits and places applied gangs; cost, which keeps the ledger beside the
@@ -84,12 +91,19 @@ def command(
     router per ContentRouter, on 127.0.0.1. Stop it with Ctrl-C; state is kept in the store
     file (--db) for next time, and examples are re-applied without duplicates.
 
+    The simulated cluster lives: jobs shaped like a public trace arrive in the team queues,
+    run, checkpoint, fail now and then and finish, and nodes go NotReady and come back, all
+    --speed times faster than real time (60: an hour a minute). On a fresh store it opens
+    on the last hours of that workload, replayed in a few seconds. --no-workload keeps the
+    cluster still.
+
     With --kubeconfig or --in-cluster, k8s4ai instead schedules a Kubernetes cluster's pods
     (those with schedulerName k8s4ai) as a secondary scheduler, electing a leader among
     replicas on a Lease; see docs/kubernetes.md.
     """
     on_cluster = up_cluster.ClusterArgs(
-        kubeconfig, in_cluster, lease, lease_duration, renew_deadline, retry_period, identity
+        kubeconfig, in_cluster, lease, lease_duration, renew_deadline, retry_period, identity,
+        ledger_dir, prometheus,
     )
     if on_cluster.wanted:
         up_cluster.run(on_cluster, policy)
@@ -98,11 +112,28 @@ def command(
         raise errors.CommandError("`up` runs its own server; drop --server / K8S4AI_SERVER")
     server.check_host(host)
     tokens = server.tokens_for(token_file, no_auth)
-    store = sqlite.SqliteStore(target.db)
+    clock = up_workload.Clock()
+    store = sqlite.SqliteStore(target.db, clock=clock)
     try:
+        if not no_workload:
+            up_workload.Live.rewind(store, clock, speed)
         if not no_examples:
             _load_examples(store, examples_dir or packaged_examples())
-        costs = cost_controller.CostController(store, target.db.parent, target.db.stem)
+        costs = cost_controller.CostController(
+            store, target.db.parent, target.db.stem, clock=clock
+        )
+        inventory = runner.InventoryController(store, clock=clock, admission=True)
+        admitting = admission.AdmissionController(store, clock=clock, policy=policy)
+        live = None if no_workload else up_workload.Live(store, clock, speed, workload_seed)
+        if live is not None:
+            inventory.run_once()
+            began = time.monotonic()
+            if live.warm_up((admitting.run_once,), costs.run_once):
+                took = time.monotonic() - began
+                click.echo(
+                    f"replayed the last {up_workload.WARM_HOURS:g} hours of the simulated "
+                    f"workload in {took:.1f}s"
+                )
         try:
             api = run.start(store, host, port, tokens=tokens, cost=costs.view)
         except OSError as err:
@@ -113,16 +144,18 @@ def command(
         controllers = [
             threading.Thread(target=loop, args=(stop,), name=f"k8s4ai-{name}", daemon=True)
             for name, loop in (
-                ("inventory", runner.InventoryController(store, admission=True).run),
-                ("admission", admission.AdmissionController(store, policy=policy).run),
+                ("inventory", inventory.run),
+                ("admission", admitting.run),
                 ("cost", costs.run),
+                *([("workload", live.run)] if live is not None else []),
             )
         ]
         for controller in controllers:
             controller.start()
         serving = up_inference.start(store, host)
         tokens_at = token_file or context.home() / "tokens.csv"
-        _banner(store, api.url, target.db, tokens_at, no_auth, _routers_banner(serving),
+        _banner(store, api.url, target.db, tokens_at, no_auth,
+                _workload_banner(live) + _routers_banner(serving),
                 _dashboard_url(api.url, tokens))
         _wait_for_signal()
         click.echo("stopping...")
@@ -201,6 +234,15 @@ Try, in another terminal:
   {prog}{db_flag} get all -A
 
 Press Ctrl-C to stop.""".rstrip()
+    )
+
+
+def _workload_banner(live: up_workload.Live | None) -> str:
+    if live is None:
+        return ""
+    return (
+        f"\n  workload     simulated jobs, failures and repairs at {live.speed:g}x "
+        f"(--speed; --no-workload for a still cluster)"
     )
 
 

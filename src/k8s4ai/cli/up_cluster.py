@@ -28,6 +28,8 @@ class ClusterArgs:
     renew_deadline: str
     retry_period: str
     identity: str | None
+    ledger_dir: Path | None = None
+    prometheus: str | None = None
 
     @property
     def wanted(self) -> bool:
@@ -60,6 +62,19 @@ def options(command: Decorated) -> Decorated:
             "--identity",
             envvar="POD_NAME",
             help="The Lease holder's name [env POD_NAME; default: the host name].",
+        ),
+        click.option(
+            "--ledger-dir",
+            envvar="K8S4AI_LEDGER_DIR",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Where this replica keeps its cost journal [env K8S4AI_LEDGER_DIR; default: "
+            "cluster-ledger in K8S4AI_HOME].",
+        ),
+        click.option(
+            "--prometheus",
+            metavar="URL",
+            help="The Prometheus that scrapes dcgm-exporter: GPU utilisation for cost reports "
+            "[default: none, GPUs are charged as held].",
         ),
     ]
     for flag in reversed(flags):
@@ -95,7 +110,13 @@ def run(args: ClusterArgs, policy: str) -> None:
         )
     except ValueError as err:
         raise errors.CommandError(str(err)) from None
-    settings = operator.Settings(lease, args.identity or operator.default_identity(), policy)
+    settings = operator.Settings(
+        lease,
+        args.identity or operator.default_identity(),
+        policy,
+        ledger_dir=args.ledger_dir,
+        prometheus=args.prometheus,
+    )
 
     async def main() -> None:
         stop = asyncio.Event()
