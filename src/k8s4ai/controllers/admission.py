@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from k8s4ai.api import (
     accelerator,
@@ -53,19 +52,10 @@ KINDS: tuple[type[resource.Resource], ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class Note:
-    """An Event to record once the status is written."""
-
-    reason: str
-    message: str
-    type: Literal["Normal", "Warning"] = "Normal"
-
-
-@dataclass(frozen=True, slots=True)
 class Change:
     object: resource.Resource
     """The object with its new status."""
-    notes: tuple[Note, ...] = ()
+    notes: tuple[events.Note, ...] = ()
     needs: tuple[tuple[str, str, str], ...] = ()
     """Objects (keys) whose changes must be written first: an admission waits for its
     victims' preemptions, so a failed write never leaves two jobs on the same GPUs."""
@@ -88,16 +78,16 @@ def plan(
     for key, g in state.gangs.items():
         job = sched.jobs.get(key)
         status: gang.GangSchedulingGroupStatus
-        notes: tuple[Note, ...] = ()
+        notes: tuple[events.Note, ...] = ()
         if key in preempted:
             status, message = admission_status.preempted(g, preempted[key], now)
-            first.append(_change(g, status, (Note("Preempted", message, "Warning"),)))
+            first.append(_change(g, status, (events.Note("Preempted", message, "Warning"),)))
             continue
         if key in admitted:
             adm = admitted[key]
             status, message = admission_status.admitted(g, adm, names, now)
             victims = tuple(state.gangs[v].key for v in adm.victims if v in state.gangs)
-            notes = (Note("Admitted", message),)
+            notes = (events.Note("Admitted", message),)
             if key in state.requeued:
                 notes = (_requeued(state.requeued[key]), *notes)
             then.append(_change(g, status, notes, victims))
@@ -123,8 +113,8 @@ def plan(
     ]
 
 
-def _requeued(why: str) -> Note:
-    return Note(
+def _requeued(why: str) -> events.Note:
+    return events.Note(
         "Requeued", f"its placement is gone ({why}); it waits to be admitted again", "Warning"
     )
 
@@ -132,7 +122,7 @@ def _requeued(why: str) -> Note:
 def _change(
     g: gang.GangSchedulingGroup,
     status: gang.GangSchedulingGroupStatus,
-    notes: tuple[Note, ...] = (),
+    notes: tuple[events.Note, ...] = (),
     needs: tuple[tuple[str, str, str], ...] = (),
 ) -> Change:
     return Change(g.model_copy(update={"status": status}), notes, needs)

@@ -4,11 +4,21 @@ store."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from k8s4ai.api import event, meta, resource
 from k8s4ai.store import errors, interface
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """An Event to record once the change it explains is written."""
+
+    reason: str
+    message: str
+    type: Literal["Normal", "Warning"] = "Normal"
 
 
 def event_name(obj: resource.Resource, reason: str) -> str:

@@ -28,7 +28,7 @@ import numpy as np
 from k8s4ai.api import checkpoint, gang, node, resource
 from k8s4ai.api.units import Quantity
 from k8s4ai.backends.sim import live_failures, live_progress
-from k8s4ai.controllers import conditions
+from k8s4ai.controllers import conditions, events
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 NOT_READY = "KubeletNotReady"
@@ -39,20 +39,13 @@ Write = Literal["spec", "status"]
 
 
 @dataclass(frozen=True, slots=True)
-class Note:
-    reason: str
-    message: str
-    type: Literal["Normal", "Warning"] = "Normal"
-
-
-@dataclass(frozen=True, slots=True)
 class Change:
     """An object to write (`writes` in order: a spec write, then its status), and the Events
     to record once it is written."""
 
     object: resource.Resource
     writes: tuple[Write, ...] = ("status",)
-    notes: tuple[Note, ...] = ()
+    notes: tuple[events.Note, ...] = ()
 
 
 class Runtime:
@@ -121,10 +114,10 @@ class Runtime:
                 continue
             if down:
                 message = "kubelet stopped posting node status (simulated failure)"
-                note = Note("NodeNotReady", f"node {name} is NotReady: {message}", "Warning")
+                note = events.Note("NodeNotReady", f"node {name} is NotReady: {message}", "Warning")
             else:
                 message = "kubelet is posting ready status"
-                note = Note("NodeReady", f"node {name} is Ready again")
+                note = events.Note("NodeReady", f"node {name} is Ready again")
             changes.append(_node_change(n, down, message, now, note))
         return changes
 
@@ -189,7 +182,7 @@ class Runtime:
                 }
             )
             self._written.pop(g.key[2], None)
-            note = Note("Completed", f"job completed after {g.status.restarts} restart(s)")
+            note = events.Note("Completed", f"job completed after {g.status.restarts} restart(s)")
             return Change(g.model_copy(update={"status": done}), notes=(note,))
         key = g.key[2]
         due = at - self._written.get(key, -float("inf")) >= self._refresh
@@ -225,7 +218,7 @@ class Runtime:
             }
         )
         where = f" from its checkpoint at {progress:.0%}" if progress > 0 else ""
-        note = Note("Started", f"all {g.spec.total_pods()} pod(s) running{where}")
+        note = events.Note("Started", f"all {g.spec.total_pods()} pod(s) running{where}")
         return Change(g.model_copy(update={"status": status}), notes=(note,))
 
     def _stop(
@@ -261,11 +254,11 @@ class Runtime:
                 "completion_time": None,
                 "progress": live_progress.resume_point(g, policy),
             }
-            note = Note("Restarted", f"{why}: requeued (restart {g.status.restarts + 1} of "
+            note = events.Note("Restarted", f"{why}: requeued (restart {g.status.restarts + 1} of "
                         f"{allowed}), resuming from its last checkpoint", "Warning")
         else:
             update |= {"phase": "Failed", "completion_time": live_progress.moment(at)}
-            note = Note(reason, f"job failed: {why}", "Warning")
+            note = events.Note(reason, f"job failed: {why}", "Warning")
         status = g.status.model_copy(update=update)
         return Change(g.model_copy(update={"status": status}), notes=(note,))
 
@@ -310,7 +303,9 @@ def _ready(n: node.Node) -> bool:
     return cond is None or cond.status == "True"
 
 
-def _node_change(n: node.Node, down: bool, message: str, now: datetime, note: Note) -> Change:
+def _node_change(
+    n: node.Node, down: bool, message: str, now: datetime, note: events.Note
+) -> Change:
     taints = [t for t in n.spec.taints if t.key != NOT_READY_TAINT]
     if down:
         taints.append(node.Taint(key=NOT_READY_TAINT, effect="NoExecute"))
