@@ -16,6 +16,7 @@ from k8s4ai.cli import (
     describe,
     explain,
     get,
+    remediate,
     router,
     server,
     sim,
@@ -76,6 +77,7 @@ for command in (
     sim.command,
     cost.command,
     router.command,
+    remediate.command,
 ):
     cli.add_command(command)
 

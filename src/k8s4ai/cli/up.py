@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from importlib import resources as package_files
 from pathlib import Path
 from types import FrameType
@@ -19,7 +20,8 @@ import click
 
 from k8s4ai.api import manifest, node, queue
 from k8s4ai.cli import context, errors, server, sources, up_cluster, up_inference, up_workload
-from k8s4ai.controllers import admission, cost_controller, runner
+from k8s4ai.controllers import admission, cost_controller, remediation, runner
+from k8s4ai.remediation import engine as remediation_engine
 from k8s4ai.scheduler.admission import policies
 from k8s4ai.server import auth, run
 from k8s4ai.store import errors as store_errors
@@ -57,6 +59,15 @@ def policy_option(text: str) -> Callable[[Decorated], Decorated]:
 )
 @click.option("--no-examples", is_flag=True, help="Start with only what the store holds.")
 @policy_option("Admission policy: the order jobs are admitted in, and whether it may preempt.")
+@click.option(
+    "--remediation",
+    "remediation_mode",
+    type=click.Choice([m.name.lower() for m in remediation_engine.Mode]),
+    default="propose",
+    show_default=True,
+    help="What remediation does with a fault it finds: observe (report it), propose (plan a "
+    "fix that waits for `k8s4ai remediation approve`) or auto (apply it within guardrails).",
+)
 @up_workload.options
 @up_cluster.options
 @click.pass_obj
@@ -69,6 +80,7 @@ def command(
     examples_dir: Path | None,
     no_examples: bool,
     policy: str,
+    remediation_mode: str,
     kubeconfig: Path | None,
     in_cluster: bool,
     lease: str,
@@ -147,6 +159,7 @@ def command(
                 ("inventory", inventory.run),
                 ("admission", admitting.run),
                 ("cost", costs.run),
+                ("remediation", _remediation(store, target.db, clock, remediation_mode).run),
                 *([("workload", live.run)] if live is not None else []),
             )
         ]
@@ -166,6 +179,13 @@ def command(
             controller.join(timeout=5)
     finally:
         store.close()
+
+
+def _remediation(
+    store: interface.Store, db: Path, clock: Callable[[], datetime], mode: str
+) -> remediation.Controller:
+    chosen = remediation_engine.Mode[mode.upper()]
+    return remediation.Controller(store, db, clock, remediation_engine.Policy(chosen))
 
 
 def _load_examples(store: interface.Store, path: Path) -> None:

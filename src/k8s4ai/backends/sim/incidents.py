@@ -1,0 +1,192 @@
+"""Run the remediation month (`incident_faults`) with the engine in auto mode, or with a
+human who approves the same proposals after a delay, and measure what each leaves behind.
+
+The human baseline is generous to the human: they apply exactly the fix the rules propose,
+`HUMAN_DELAYS` after it is proposed (an on-call engineer paged out of hours), and never act
+on silent waste — idle notebooks and over-provisioned replicas raise no alert, so nobody
+looks (notebooks end when their user comes back; replicas stay).
+
+An action is wrong when its rule's verification failed (the job failed again, the claim did
+not bind, latency broke the target) or when, at the moment it was applied, the object it
+was about had no fault in the simulator's ground truth (a healthy node cordoned, a busy
+notebook suspended, a service that was not over-provisioned scaled down). Healthy jobs
+moved off a correctly cordoned node are collateral, counted apart.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from k8s4ai.backends.sim import incident_faults, incident_truth, incident_world, kernel
+from k8s4ai.remediation import engine, guardrails, registry, state
+
+HOUR = 3600.0
+HUMAN = "human:on-call"
+HUMAN_DELAYS: Mapping[str, float] = {
+    "oom-killed": 4 * HOUR,
+    "failed-job": 4 * HOUR,
+    "pending-volume": 4 * HOUR,
+    "faulty-node": 4 * HOUR,
+    "model-drift": 24 * HOUR,
+}
+MODES = ("auto", "human")
+
+
+class Human:
+    """Approves the pending proposals of the rules in `delays`, each that long after it was
+    proposed."""
+
+    def __init__(self, loop: engine.Engine, delays: Mapping[str, float]) -> None:
+        self.loop = loop
+        self.delays = delays
+
+    def act(self, now: float) -> None:
+        for proposal in self.loop.pending():
+            delay = self.delays.get(proposal.plan.finding.rule)
+            if delay is not None and now - proposal.created >= delay:
+                self.loop.approve(proposal.id, HUMAN)
+
+
+def drive(
+    world: incident_world.SimWorld,
+    loop: engine.Engine | None,
+    until: float,
+    human: Human | None = None,
+) -> None:
+    """Every tick: sample utilisation and load, run the engine, let the human act."""
+
+    def tick(k: kernel.Kernel) -> None:
+        world.sample()
+        if loop is not None:
+            loop.step()
+        if human is not None:
+            human.act(k.now)
+        if k.now + world.tick <= until:
+            k.after(world.tick, tick, priority=1)
+
+    world.kernel.at(world.kernel.now, tick, priority=1)
+    world.kernel.run(until)
+
+
+def faulty(world: incident_world.SimWorld, rule: str, subject: state.Ref) -> bool:
+    """Whether the object really had a fault (the simulator's ground truth)."""
+    now = world.kernel.now
+    if subject.kind == state.NODE:
+        return subject.name in world.flaky
+    if subject.kind == state.JOB:
+        job = world.jobs.get(subject)
+        if job is None:
+            return False
+        if rule == "idle-notebook":
+            idle = world.truth[subject].idle_after
+            return idle is not None and now >= idle
+        return job.phase == "Failed"
+    if subject.kind == state.SERVICE:
+        if rule == "idle-replicas":
+            return world.services[subject].over_provisioned()
+        return world.is_open(subject, "drift")
+    if subject.kind == state.VOLUME:
+        return world.is_open(subject, "claim") or world.is_open(subject, "stuck-volume")
+    return False
+
+
+def run(
+    jobs: Sequence[incident_faults.Job],
+    nodes: int,
+    days: float,
+    seed: int,
+    mode: str,
+    rates: incident_faults.Rates | None = None,
+    limits: guardrails.Limits | None = None,
+) -> dict[str, Any]:
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
+    world = incident_faults.build(jobs, nodes, days, seed, rates or incident_faults.Rates())
+    healthy: list[str] = []
+    collateral = [0]
+
+    def judge(proposal: engine.Proposal) -> None:
+        subject = proposal.plan.finding.subject
+        if not faulty(world, proposal.plan.finding.rule, subject):
+            healthy.append(proposal.id)
+        moved = {c.ref for c in proposal.plan.changes if c.ref.kind == state.JOB}
+        collateral[0] += len(moved) if subject.kind == state.NODE else 0
+
+    mode_all = engine.Mode.AUTO if mode == "auto" else engine.Mode.PROPOSE
+    loop = engine.Engine(
+        world,
+        registry.default_rules(),
+        engine.Policy(mode_all),
+        clock=lambda: world.kernel.now,
+        limits=limits,
+        on_apply=judge,
+    )
+    human = Human(loop, HUMAN_DELAYS) if mode == "human" else None
+    drive(world, loop, days * 86400.0, human)
+    return _metrics(world, loop, healthy, collateral[0], mode)
+
+
+def _metrics(
+    world: incident_world.SimWorld,
+    loop: engine.Engine,
+    healthy: list[str],
+    collateral: int,
+    mode: str,
+) -> dict[str, Any]:
+    kinds: dict[str, list[incident_truth.Incident]] = defaultdict(list)
+    for incident in world.incidents:
+        kinds[incident.kind].append(incident)
+    incidents = {}
+    for kind, found in sorted(kinds.items()):
+        hours = [(i.recovered - i.start) / HOUR for i in found if i.recovered is not None]
+        incidents[kind] = {
+            "count": len(found),
+            "recovered": len(hours),
+            "mean_hours": round(statistics.fmean(hours), 3) if hours else None,
+            "median_hours": round(statistics.median(hours), 3) if hours else None,
+        }
+    applied = [p for p in loop.proposals.values() if p.applied_at is not None]
+    status = Counter(p.status.value for p in applied)
+    failed = {p.id for p in applied if p.status is engine.Status.FAILED}
+    wrong = failed | set(healthy)
+    by_rule: dict[str, dict[str, int]] = defaultdict(lambda: Counter())
+    for p in applied:
+        by_rule[p.plan.finding.rule]["applied"] += 1
+        by_rule[p.plan.finding.rule]["wrong"] += p.id in wrong
+    services = {
+        ref.name: {
+            "breach_share": round(s.breaches / max(s.samples, 1), 4),
+            "surplus_gpu_hours": round(s.surplus_gpu_seconds / HOUR, 1),
+        }
+        for ref, s in world.services.items()
+    }
+    surplus = sum(s.surplus_gpu_seconds for s in world.services.values()) / HOUR
+    lost = world.lost_gpu_seconds / HOUR
+    idle = world.idle_gpu_seconds / HOUR
+    return {
+        "mode": mode,
+        "incidents": incidents,
+        "gpu_hours": {
+            "lost_work": round(lost, 1),
+            "idle_notebooks": round(idle, 1),
+            "surplus_replicas": round(surplus, 1),
+            "wasted": round(lost + idle + surplus, 1),
+        },
+        "actions": {
+            "applied": len(applied),
+            "by_actor": dict(Counter(p.approver or "" for p in applied)),
+            "status": dict(status),
+            "wrong": len(wrong),
+            "wrong_verify_failed": len(failed),
+            "wrong_healthy_subject": len(set(healthy)),
+            "collateral_jobs_moved": collateral,
+            "by_rule": {k: dict(v) for k, v in sorted(by_rule.items())},
+        },
+        "pending_proposals": len(loop.pending()),
+        "services": services,
+        "jobs_completed": world.completed,
+        "audit_records": len(loop.log.records()),
+    }
