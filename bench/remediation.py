@@ -33,6 +33,7 @@ KINDS = {
     "crash": "job crashed (transient)",
     "crash-permanent": "job crashed (bug; no fix expected)",
     "hardware": "job lost to a GPU/node failure",
+    "hardware-signal": "job killed by a signal on bad hardware",
     "flaky-node": "flaky node",
     "claim": "claim that cannot bind",
     "stuck-volume": "volume stuck on a dead node",
@@ -117,35 +118,48 @@ def markdown(doc: dict[str, Any], m: dict[str, Any]) -> str:
             f"| {_h(a['mean_hours'])} | {_h(h['mean_hours'])} | {_h(a['median_hours'])} "
             f"| {_h(h['median_hours'])} |"
         )
-    acts = auto["actions"]
+    acts, hacts = auto["actions"], human["actions"]
     target = "met" if acts["wrong"] == 0 else "**not met**"
+
+    def row(label: str, key: str) -> str:
+        return f"| {label} | {acts[key]} | {hacts[key]} |"
+
     lines += [
         "",
         "## Actions",
         "",
         "| | with | without (human) |",
         "|---|---|---|",
-        f"| applied | {acts['applied']} | {human['actions']['applied']} |",
-        f"| wrong: verification failed | {acts['wrong_verify_failed']} "
-        f"| {human['actions']['wrong_verify_failed']} |",
-        f"| wrong: object had no fault | {acts['wrong_healthy_subject']} "
-        f"| {human['actions']['wrong_healthy_subject']} |",
-        f"| healthy jobs moved off a cordoned node | {acts['collateral_jobs_moved']} "
-        f"| {human['actions']['collateral_jobs_moved']} |",
+        row("applied", "applied"),
+        row("wrong: object had no fault", "wrong_healthy_subject"),
+        row("wrong: the kind of fix cannot help the true cause", "wrong_kind_of_fix"),
+        row("**wrong actions (target: zero)**", "wrong"),
+        row("insufficient step: right kind of fix, verification failed", "insufficient"),
+        row("… of which a later action on the same object worked", "insufficient_fixed_later"),
+        row("verification failed (wrong or insufficient)", "verify_failed"),
+        row("healthy jobs moved off a cordoned node", "collateral_jobs_moved"),
         f"| proposals still waiting at the end | {auto['pending_proposals']} "
         f"| {human['pending_proposals']} |",
         "",
-        f"Wrong actions with remediation: {acts['wrong']} (target: zero — {target}). Per rule "
-        "(applied / wrong): "
+        f"Wrong actions with remediation: {acts['wrong']} (target: zero — {target}). "
+        f"Insufficient steps: {acts['insufficient']}. Per rule (applied / wrong / "
+        "insufficient): "
         + ", ".join(
-            f"{rule} {v.get('applied', 0)} / {v.get('wrong', 0)}"
+            f"{rule} {v.get('applied', 0)} / {v.get('wrong', 0)} / {v.get('insufficient', 0)}"
             for rule, v in acts["by_rule"].items()
         )
-        + ". A wrong action is one whose verification failed or whose object had no fault "
-        "when it was applied (`k8s4ai.backends.sim.incidents`). Known causes: VPA's ×1.2 "
-        "bump is too small for jobs that need more (the next bump fixes them), and an exit "
-        "code from a signal (139, 134) looks retryable to the exit-code rule even when the "
-        "program has a bug (the guardrail stops the second try).",
+        + ".",
+        "",
+        "Each action is judged against the simulator's ground truth when it is applied "
+        "(`k8s4ai.backends.sim.incidents`). **Wrong**: it should not have been taken — the "
+        "object had no fault, or its kind of fix cannot help with the true cause (a restart "
+        "of a job that died of a deterministic bug; a memory raise for a failure that was "
+        "not memory). **Insufficient step**: the right kind of fix for a real fault whose "
+        "verification failed (an OOM bump below the true need, which the next, larger bump "
+        "may fix; a restart that landed on the same bad node); it is not counted as wrong, "
+        "and not hidden either. A self-raised signal (SIGSEGV, SIGABRT, SIGBUS, SIGFPE, "
+        "SIGILL) is restarted only with hardware evidence on its node "
+        "(`k8s4ai.remediation.rules.signals`).",
         "",
         "Latency target breaches (share of 5-minute samples): "
         + ", ".join(

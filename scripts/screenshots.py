@@ -25,7 +25,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 K8S4AI = Path(sys.executable).parent / "k8s4ai"
-VIEWS = ("overview", "cluster", "queues", "jobs", "inference", "cost")
+VIEWS = ("overview", "cluster", "queues", "jobs", "inference", "storage", "cost")
 READY_MS = 30_000
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-VIEWS = ["overview", "cluster", "queues", "queue", "jobs", "job", "inference", "cost"]
+VIEWS = ["overview", "cluster", "queues", "queue", "jobs", "job", "inference", "storage", "cost"]
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,9 @@ def test_quick_run_measures_every_view(tmp_path: Path) -> None:
         assert view["render_median_ms"] is not None and view["render_median_ms"] > 0, view
         assert view["api"], f"{view['view']} made no API call before it was ready"
         assert all(document["calls"][a]["status"] == 200 for a in view["api"]), view["api"]
+        assert all(document["calls"][a]["after_write_samples"] == 3 for a in view["api"])
     assert document["machine"]["revision"]
     text = (tmp_path / "dashboard.md").read_text()
     assert text.startswith("# Dashboard: first render and API latency per view")
-    assert "| overview |" in text and "| job |" in text
+    assert "| overview |" in text and "| job |" in text and "| storage |" in text
+    assert "after a write" in text

@@ -45,8 +45,11 @@ def test_on_a_toy_trace(tmp_path: Path) -> None:
     assert isinstance(runs, dict) and set(runs) == {"auto", "human"}
     for run in runs.values():
         acts = run["actions"]
-        parts = (acts["wrong_verify_failed"], acts["wrong_healthy_subject"])
-        assert max(parts) <= acts["wrong"] <= sum(parts) <= acts["applied"]
+        parts = (acts["wrong_kind_of_fix"], acts["wrong_healthy_subject"])
+        assert acts["wrong"] == sum(parts)
+        assert acts["insufficient_fixed_later"] <= acts["insufficient"] <= acts["verify_failed"]
+        assert acts["wrong"] + acts["insufficient"] <= acts["applied"]
+        assert acts["verify_failed"] <= acts["wrong"] + acts["insufficient"]
         assert set(run["gpu_hours"]) == {
             "lost_work",
             "idle_notebooks",
@@ -60,6 +63,7 @@ def test_on_a_toy_trace(tmp_path: Path) -> None:
     text = (out / "remediation.md").read_text()
     assert text.startswith("# Remediation: a month of injected faults")
     assert "| **total** |" in text and "Wrong actions with remediation:" in text
+    assert "| insufficient step: right kind of fix, verification failed |" in text
     assert (out / "remediation.png").stat().st_size > 0
 
 

@@ -13,8 +13,9 @@ import pytest
 
 from k8s4ai import testing
 from k8s4ai.api import inference, routing
-from k8s4ai.cli import up_inference
+from k8s4ai.cli import up_inference, up_traffic
 from k8s4ai.store import sqlite
+from k8s4ai.traces import mooncake
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +111,35 @@ def test_routers_applied_changed_or_deleted_while_running(store: sqlite.SqliteSt
             _ask(rr.url)
     finally:
         serving.stop(store)
+
+
+def test_demo_traffic_shows_in_the_routers_and_services_status(tmp_path: Path) -> None:
+    with sqlite.SqliteStore(tmp_path / "traffic.db") as store:
+        store.apply([
+            testing.typed(testing.inference_service("chat", "serving", maxModelLen=2048)),
+            testing.typed(
+                testing.content_router("chat-router", "serving", service="chat", port=_free_port())
+            ),
+        ])  # fmt: skip
+        serving = up_inference.start(store, "127.0.0.1", traffic=True, publish_period=0.5)
+        try:
+            _eventually(lambda: (_router(store).status.requests_per_second or 0) > 0, 30)
+            _eventually(lambda: _router(store).status.ttft_p95_ms is not None, 30)
+            status = _router(store).status
+            assert status.tokens_per_second is not None and status.tokens_per_second > 0
+            assert status.last_sample_time is not None
+            _eventually(lambda: _service(store).status.requests_per_second is not None)
+        finally:
+            serving.stop(store)
+        assert _router(store).status.requests_per_second is None, "nobody measures it now"
+        assert _service(store).status.latency_p95 is None
+
+
+def test_demo_traffic_fits_the_context_and_stays_on_loopback() -> None:
+    long = mooncake.Request(0.0, 5000, 400, tuple(range(10)))
+    cut = up_traffic.fitted(long, 2048)
+    assert cut.input_length + cut.output_length == 2048
+    assert cut.output_length == up_traffic.MAX_OUTPUT_TOKENS
+    assert len(cut.hash_ids) == 4
+    assert up_traffic.is_loopback("http://127.0.0.1:8000")
+    assert not up_traffic.is_loopback("http://10.0.0.5:8000")

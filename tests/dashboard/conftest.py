@@ -7,6 +7,7 @@ so a view that renders but logs an error still fails."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -64,14 +65,14 @@ def _llama_admitted(plane: Plane) -> bool | None:
     return True if job.status.phase == "Admitted" else None
 
 
-@pytest.fixture(scope="module")
-def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
-    home = tmp_path_factory.mktemp("home")
+@contextlib.contextmanager
+def start_plane(home: Path, *options: str) -> Iterator[Plane]:
+    """`k8s4ai up` in `home` with `options`, until the context ends."""
     env = {**os.environ, "K8S4AI_HOME": str(home)}
     env.pop("K8S4AI_DB", None)
     env.pop("K8S4AI_SERVER", None)
     proc = subprocess.Popen(
-        [str(K8S4AI), "up", "--port", "0"],
+        [str(K8S4AI), "up", "--port", "0", *options],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     assert proc.stdout is not None
@@ -96,9 +97,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
         tokens = (home / "tokens.csv").read_text().splitlines()
         read = next(t.split(",")[0] for t in tokens if ",read," in t)
         write = next(t.split(",")[0] for t in tokens if ",write," in t)
-        started = Plane(found.group(1), read, write, output)
-        eventually(lambda: _llama_admitted(started), 30, "the example training gang's admission")
-        yield started
+        yield Plane(found.group(1), read, write, output)
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -109,6 +108,23 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
                 proc.wait()
         reader.join(timeout=5)
         proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
+    """A still plane (`--no-workload`): the example cluster only, so the numbers a test reads
+    from the page and from the API hold still long enough to be compared."""
+    with start_plane(tmp_path_factory.mktemp("home"), "--no-workload") as started:
+        eventually(lambda: _llama_admitted(started), 30, "the example training gang's admission")
+        yield started
+
+
+@pytest.fixture(scope="module")
+def living(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
+    """A plane as a newcomer meets it: the simulated workload arrives, runs, fails and
+    finishes while the page is open."""
+    with start_plane(tmp_path_factory.mktemp("home")) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")

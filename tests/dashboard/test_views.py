@@ -13,8 +13,8 @@ import contextlib
 import math
 import time
 from collections import Counter
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-VIEWS = ("overview", "cluster", "queues", "jobs", "inference", "cost")
+VIEWS = ("overview", "cluster", "queues", "jobs", "inference", "storage", "cost")
 OVERVIEW = ("gpus-total", "gpus-allocated", "jobs-pending", "jobs-running", "queues")
 HOLDING = ("Admitted", "Running")
 """Phases in which a gang holds its GPUs: what `jobs-running` counts."""
@@ -57,11 +57,12 @@ def held_gpus(g: api.GangSchedulingGroup, classes: dict[str, api.AcceleratorClas
     return total
 
 
-def api_figures(plane: Plane) -> tuple[Figures, set[float]]:
-    """The overview's numbers as the API has them now, and the readings of GPUs allocated the
-    contract allows: the gangs' assignments (MIG pods as slices of 7) or the queues' charged
-    usage (admission's milli-GPU per slice). AcceleratorClass `status.allocatedGpus` is left
-    out: nothing writes it yet, so its 0 would pass for any cluster."""
+def raw_figures(plane: Plane) -> tuple[Figures, set[float]]:
+    """The overview's numbers counted here from the raw object lists, and the readings of GPUs
+    allocated the contract allows: the gangs' assignments (MIG pods as slices of 7) or the
+    queues' charged usage (admission's milli-GPU per slice). AcceleratorClass
+    `status.allocatedGpus` is left out: nothing writes it yet, so its 0 would pass for any
+    cluster."""
     with plane.store() as store:
         nodes = [n for n in store.list("Node").items if isinstance(n, api.Node)]
         classes = {c.metadata.name: c for c in store.list("AcceleratorClass").items
@@ -82,6 +83,21 @@ def api_figures(plane: Plane) -> tuple[Figures, set[float]]:
                   if u.resource == "gpu"), 6),
     }  # fmt: skip
     return figures, allocated
+
+
+def api_figures(plane: Plane) -> tuple[Figures, set[float]]:
+    """The overview's numbers as the endpoint the page reads (`/api/v1/summary`) gives them."""
+    answer = httpx.get(f"{plane.url}/api/v1/summary", timeout=10,
+                       headers={"Authorization": f"Bearer {plane.read_token}"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    figures = {
+        "gpus-total": float(got["gpus"]["total"]),
+        "jobs-pending": float(got["jobs"]["waiting"]),
+        "jobs-running": float(got["jobs"]["holding"]),
+        "queues": float(got["queues"]["total"]),
+    }
+    return figures, {round(float(got["gpus"]["allocated"]), 6)}
 
 
 def shown_figures(tab: Tab) -> Figures:
@@ -188,6 +204,13 @@ def test_views_are_reachable_by_keyboard_from_the_nav(tab: Tab) -> None:
 def test_overview_numbers_are_the_apis(tab: Tab, plane: Plane) -> None:
     _, figures = settled(tab, plane)
     assert figures["gpus-total"] == 80 and figures["queues"] == 3  # the example cluster
+    for _ in range(50):  # the summary against the raw objects, at a moment neither moves
+        before, raw, after = api_figures(plane), raw_figures(plane), api_figures(plane)
+        if before == after:
+            break
+    assert before == after, "the plane kept changing"
+    assert before[0] == raw[0]
+    assert next(iter(before[1])) in raw[1], (before[1], raw[1])
     cost = tab.metrics("overview").get("cost-rate")
     if cost is not None:
         assert math.isfinite(float(cost)) and float(cost) > 0, cost
@@ -247,3 +270,70 @@ def test_a_gang_applied_through_the_api_shows_up_without_reload(
         assert tab.errors == [] and jobs.errors == []
     finally:
         jobs.page.context.close()
+
+
+def api_json(plane: Plane, path: str) -> dict[str, Any]:
+    answer = httpx.get(f"{plane.url}{path}", timeout=30,
+                       headers={"Authorization": f"Bearer {plane.read_token}"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def reopen(tab: Tab, view: str) -> None:
+    """Leave the view and come back: it is drawn anew from fresh answers."""
+    tab.go("#/inference")
+    tab.ready("inference")
+    tab.go(f"#/{view}")
+    tab.ready(view)
+
+
+def agreed(tab: Tab, view: str, expected: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """The view's figures once they equal the API's (read before and after the page). Cost
+    figures move with time even on a still plane (the ledger's `now`), and a page redraws on
+    writes only, so after a miss the view is opened again."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    first = True
+    while True:
+        if not first:
+            reopen(tab, view)
+        first = False
+        before = expected()
+        shown = {k: float(v) for k, v in tab.metrics(view).items() if k in before}
+        if shown == before == expected():
+            return shown
+        if time.monotonic() > deadline:
+            pytest.fail(f"{view} shows {shown}; the API says {before}")
+        time.sleep(0.25)
+
+
+def test_storage_numbers_are_the_apis(tab: Tab, plane: Plane) -> None:
+    tab.go("#/storage")
+    tab.ready("storage")
+
+    def expected() -> dict[str, float]:
+        found = api_json(plane, "/api/v1/storage")
+        volumes = found["volumes"]
+        return {
+            "checkpointed-jobs": float(found["checkpoints"]["checkpointedJobs"]),
+            "volumes-bound": float(volumes["bound"]),
+            "volumes-orphaned": float(volumes["orphaned"]),
+        }
+
+    agreed(tab, "storage", expected)
+    policies = tab.attributes("storage", "data-policy")
+    assert policies == ["team-a/llm-pretrain"]  # the example cluster's one policy
+    assert tab.errors == []
+
+
+def test_open_findings_and_busy_gpus_are_the_apis(tab: Tab, plane: Plane) -> None:
+    def overview() -> dict[str, float]:
+        findings = api_json(plane, "/api/v1/findings")
+        gpus = api_json(plane, "/api/v1/cost")["gpus"]
+        return {"findings-open": float(findings["total"]), "gpus-busy": float(gpus["busy"])}
+
+    agreed(tab, "overview", overview)
+    tab.go("#/cost")
+    tab.ready("cost")
+    agreed(tab, "cost", lambda: {"findings-open": overview()["findings-open"]})
+    assert tab.errors == []

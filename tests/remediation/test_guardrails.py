@@ -181,7 +181,7 @@ def test_undo_refuses_when_the_fields_moved_on() -> None:
 
 def test_the_same_failing_action_is_not_repeated() -> None:
     w = b.world()
-    (ref,) = _crashing(w, 1, code=139, permanent=True)
+    (ref,) = _crashing(w, 1, code=143, permanent=True)
     e = b.loop(w)
     b.run(w, e, 10)
     assert [r["reason"] for r in b.events(e, "verified")] == ["failed"]

@@ -1,31 +1,11 @@
-"""Rule logic on hand-built states: exit-code classes, failure episodes, idle windows."""
+"""Rule logic on hand-built states: failure episodes, idle windows."""
 
 from __future__ import annotations
 
 import pytest
 
 from k8s4ai.remediation import state
-from k8s4ai.remediation.rules import exit_code, faulty_node, idle
-
-
-@pytest.mark.parametrize(
-    ("code", "reason", "expected"),
-    [
-        (1, "Error", False),
-        (2, "Error", False),
-        (126, "Error", False),
-        (127, "Error", False),
-        (137, "Error", True),
-        (143, "Error", True),
-        (139, "Error", True),
-        (1, "GPUError", True),
-        (None, "NodeLost", True),
-        (None, None, None),
-    ],
-    ids=lambda v: str(v),
-)
-def test_exit_code_classes(code: int | None, reason: str | None, expected: bool | None) -> None:
-    assert exit_code.retryable(code, reason) is expected
+from k8s4ai.remediation.rules import faulty_node, idle
 
 
 def _node_state(times: list[float], jobs: list[str]) -> state.State:
@@ -75,3 +55,26 @@ def test_idle_notebook_needs_the_whole_window_under_threshold() -> None:
     assert at([(t, 0.0) for t in range(0, 3601, 300)]) == 1
     assert at([(t, 0.0) for t in range(600, 3601, 300)]) == 0
     assert at([(t, 0.3 if t == 1800 else 0.0) for t in range(0, 3601, 300)]) == 0
+
+
+def _crash(t: float, job: str, code: int, reason: str = "Error") -> state.Event:
+    return state.Event(t, state.Ref(state.JOB, "a", job), reason, node="n0", exit_code=code)
+
+
+@pytest.mark.parametrize(
+    ("events", "fires"),
+    [
+        ([_crash(0.0, "a", 0, "GPUError"), _crash(3600.0, "b", 135), _crash(7200.0, "c", 139)],
+         True),
+        ([_crash(0.0, "a", 139), _crash(3600.0, "b", 135), _crash(7200.0, "c", 134)], False),
+        ([_crash(0.0, "a", 0, "GPUError"), _crash(3600.0, "b", 1), _crash(7200.0, "c", 143)],
+         False),
+    ],
+    ids=["gpu-error-and-two-signal-crashes", "signal-crashes-only", "other-exits-do-not-count"],
+)  # fmt: skip
+def test_faulty_node_counts_signal_crashes_only_beside_a_hardware_event(
+    events: list[state.Event], fires: bool
+) -> None:
+    node = state.Node(state.Ref(state.NODE, "", "n0"), 8, 1e6, "z")
+    now = state.State(7200.0, nodes={node.ref: node}, events=tuple(events))
+    assert bool(list(faulty_node.FaultyNode().detect(now))) is fires

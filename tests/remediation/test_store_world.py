@@ -11,11 +11,12 @@ from click.testing import CliRunner
 
 from k8s4ai.cli import context, remediate
 from k8s4ai.controllers import remediation as store_remediation
-from k8s4ai.remediation import audit, engine, registry, state
+from k8s4ai.remediation import audit, engine, plan, registry, state
 from k8s4ai.store import sqlite
 from k8s4ai.testing import builders
 
 NOW = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+MIB = 2**20
 
 
 def _store(db: Path) -> None:
@@ -114,3 +115,53 @@ def test_controller_proposes_under_the_ids_the_cli_shows(tmp_path: Path) -> None
     assert pending.id == store_remediation.proposal_id(pending.plan)
     events = [r["event"] for r in audit.read(store_remediation.audit_path(db))]
     assert events == ["detected", "proposed"]
+
+
+def test_unmeasured_service_load_is_unknown_not_zero(tmp_path: Path) -> None:
+    """The store holds no load or latency for an InferenceService: the world says "not
+    measured" and idle-replicas does not read that as an idle service."""
+    db = tmp_path / "k.db"
+    with sqlite.SqliteStore(db) as store:
+        manifest = builders.inference_service("chat", "serving", replicas=3, minReplicas=2)
+        store.apply([builders.typed(manifest)])
+        world = store_remediation.StoreWorld(store, lambda: NOW)
+        svc = world.snapshot().services[state.Ref(state.SERVICE, "serving", "chat")]
+        loop = engine.Engine(
+            world,
+            registry.default_rules(),
+            engine.Policy(engine.Mode.AUTO),
+            clock=lambda: NOW.timestamp(),
+        )
+        loop.step()
+    assert (svc.load_rps, svc.capacity_rps, svc.latency_ms, svc.latency_target_ms) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert (svc.replicas, svc.min_replicas) == (3, 2)
+    assert not loop.findings and not loop.proposals
+
+
+def test_memory_plan_changes_only_the_largest_pod_set(tmp_path: Path) -> None:
+    """A launcher pod set with a smaller request keeps it through a bump and its undo."""
+    db = tmp_path / "k.db"
+    _store(db)
+    with sqlite.SqliteStore(db) as store:
+        current = store.get("GangSchedulingGroup", "llm", "team-a")
+        sets = current.model_dump(mode="json", by_alias=True)["spec"]["podSets"]
+        launcher = {**sets[0], "name": "launcher", "count": 1}
+        launcher["resources"] = {"cpu": "1", "memory": "4Gi"}
+        patch = {"spec": {"podSets": [launcher, *sets]}}
+        store.patch("GangSchedulingGroup", "llm", "team-a", patch)
+        world = store_remediation.StoreWorld(store, lambda: NOW)
+        job = world.snapshot().jobs[state.Ref(state.JOB, "team-a", "llm")]
+        assert job.memory_mib == 64 * 1024
+        change = plan.Change(job.ref, "memory_mib", job.memory_mib, 80_000.0)
+        world.apply([change])
+        after = store.get("GangSchedulingGroup", "llm", "team-a")
+        world.apply([change.reversed()])
+        undone = store.get("GangSchedulingGroup", "llm", "team-a")
+    mib = [p.resources.memory.bytes / MIB for p in after.spec.pod_sets]
+    assert mib == [4096, 80_000]
+    assert [p.resources.memory.bytes / MIB for p in undone.spec.pod_sets] == [4096, 65536]

@@ -7,6 +7,7 @@ ContentRouter.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -40,8 +41,17 @@ class InferenceServiceSpec(meta.Model):
 
 
 class InferenceServiceStatus(meta.Status):
+    """Load and latency are measured at the service's router; empty means not measured."""
+
     ready_replicas: int = 0
     endpoints: list[str] = Field(default_factory=list)
+    requests_per_second: float | None = Field(default=None, ge=0)
+    latency_p95: float | None = Field(
+        default=None, ge=0, description="95th percentile time to first token (ms)"
+    )
+    last_sample_time: datetime | None = Field(
+        default=None, description="When the router took these figures"
+    )
 
 
 class InferenceService(resource.Resource):

@@ -7,6 +7,7 @@ unbalanced) and llm-d's endpoint picker (prefix-cache and load scorers, LoRA aff
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -68,9 +69,30 @@ class ContentRouterSpec(meta.Model):
 
 
 class ContentRouterStatus(meta.Status):
+    """Measured by the router over its last `observedWindowSeconds`; empty is not measured."""
+
     url: str | None = Field(default=None, description="Where the router serves, when running")
     ready_replicas: int = 0
-    prefix_hit_rate: float | None = None
+    prefix_hit_rate: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Share of routed prompt blocks the router believed cached on the replica",
+    )
+    requests_per_second: float | None = Field(default=None, ge=0)
+    ttft_p50_ms: float | None = Field(
+        default=None, ge=0, description="Median time to first token of streamed answers (ms)"
+    )
+    ttft_p95_ms: float | None = Field(
+        default=None, ge=0, description="95th percentile time to first token (ms)"
+    )
+    tokens_per_second: float | None = Field(
+        default=None, ge=0, description="Prompt plus completion tokens, from replicas' usage"
+    )
+    observed_window_seconds: float | None = Field(default=None, ge=0)
+    last_sample_time: datetime | None = Field(
+        default=None, description="When these figures were taken"
+    )
 
 
 class ContentRouter(resource.Resource):
@@ -82,6 +104,7 @@ class ContentRouter(resource.Resource):
         resource.PrinterColumn("Policy", ".spec.policy"),
         resource.PrinterColumn("Ready", ".status.readyReplicas", "integer"),
         resource.PrinterColumn("URL", ".status.url"),
+        resource.PrinterColumn("Req/s", ".status.requestsPerSecond", "number", wide_only=True),
         resource.PrinterColumn("Hit rate", ".status.prefixHitRate", "number", wide_only=True),
     )
 

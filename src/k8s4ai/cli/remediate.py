@@ -23,18 +23,7 @@ def _log(target: context.Target) -> audit.AuditLog:
 
 
 def _engine(store: interface.Store, log: audit.AuditLog) -> engine.Engine:
-    """One pass of every rule in propose mode; its own records stay in memory, so listing
-    does not fill the audit log, and what follows (approve, reject) goes to `log`."""
-    loop = store_remediation.engine_for(
-        store, _now, engine.Policy(engine.Mode.PROPOSE), audit.AuditLog(), history=log
-    )
-    loop.step()
-    rejected = {r["id"] for r in log.records() if r["event"] == "rejected"}
-    for proposal in loop.pending():
-        if proposal.id in rejected:
-            loop.forget(proposal.id)
-    loop.log = log
-    return loop
+    return store_remediation.session(store, _now, log)
 
 
 def _actor() -> str:

@@ -10,7 +10,8 @@ import pydantic
 
 from k8s4ai.api import routing
 from k8s4ai.cli import context, errors
-from k8s4ai.router import app, config, follow, policies
+from k8s4ai.controllers import runner
+from k8s4ai.router import app, config, follow, policies, publish
 from k8s4ai.store import errors as store_errors
 from k8s4ai.store import interface
 
@@ -26,7 +27,9 @@ Serves /v1/completions, /v1/chat/completions (streams pass through as they come)
 /v1/models, /health and /metrics. Replicas come only from --endpoint or the ContentRouter;
 a request cannot choose where it goes. With --from (and no --endpoint) the router follows
 the ContentRouter and its InferenceService while it runs: replicas added to or removed from
-the service's endpoints join (after a good health probe) or leave without a restart.
+the service's endpoints join (after a good health probe) or leave without a restart, and
+what the router measures (requests/s, TTFT, prefix hits, tokens/s over the last minute) is
+written every few seconds into the status of the ContentRouter and of its InferenceService.
 """
 
 
@@ -120,7 +123,13 @@ def command(
                 f"routing {len(cfg.endpoints)} replicas with {cfg.policy} on {running.url}",
                 err=True,
             )
-            if store is None or name is None or endpoints:
+            if store is None or name is None:
+                return
+            summary = running.router.metrics.recent.summary
+            publisher = publish.Publisher(store, name, namespace, summary, runner.wall_clock)
+            stack.callback(publisher.stop)
+            publisher.start()
+            if endpoints:
                 return
 
             def changed(urls: tuple[str, ...]) -> None:

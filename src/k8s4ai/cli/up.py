@@ -23,7 +23,7 @@ from k8s4ai.cli import context, errors, server, sources, up_cluster, up_inferenc
 from k8s4ai.controllers import admission, cost_controller, remediation, runner
 from k8s4ai.remediation import engine as remediation_engine
 from k8s4ai.scheduler.admission import policies
-from k8s4ai.server import auth, run
+from k8s4ai.server import auth, run, watch_cache
 from k8s4ai.store import errors as store_errors
 from k8s4ai.store import interface, lookup, sqlite
 
@@ -111,11 +111,12 @@ def command(
 
     With --kubeconfig or --in-cluster, k8s4ai instead schedules a Kubernetes cluster's pods
     (those with schedulerName k8s4ai) as a secondary scheduler, electing a leader among
-    replicas on a Lease; see docs/kubernetes.md.
+    replicas on a Lease; see docs/kubernetes.md. On a cluster it serves its cost ledger
+    (/api/v1/allocation, /metrics) on --host/--port.
     """
     on_cluster = up_cluster.ClusterArgs(
         kubeconfig, in_cluster, lease, lease_duration, renew_deadline, retry_period, identity,
-        ledger_dir, prometheus,
+        ledger_dir, prometheus, host, port, token_file, no_auth,
     )
     if on_cluster.wanted:
         up_cluster.run(on_cluster, policy)
@@ -131,8 +132,9 @@ def command(
             up_workload.Live.rewind(store, clock, speed)
         if not no_examples:
             _load_examples(store, examples_dir or packaged_examples())
+        cache = watch_cache.WatchCache(store)
         costs = cost_controller.CostController(
-            store, target.db.parent, target.db.stem, clock=clock
+            watch_cache.CachedLists(store, cache), target.db.parent, target.db.stem, clock=clock
         )
         inventory = runner.InventoryController(store, clock=clock, admission=True)
         admitting = admission.AdmissionController(store, clock=clock, policy=policy)
@@ -147,7 +149,10 @@ def command(
                     f"workload in {took:.1f}s"
                 )
         try:
-            api = run.start(store, host, port, tokens=tokens, cost=costs.view)
+            api = run.start(
+                store, host, port, tokens=tokens, cost=costs.view, cache=cache,
+                remediation_audit=remediation.audit_path(target.db),
+            )  # fmt: skip
         except OSError as err:
             hint = " (is `k8s4ai up` already running? try --port)" if port else ""
             message = f"cannot listen on {host}:{port}: {err.strerror}{hint}"
@@ -165,7 +170,7 @@ def command(
         ]
         for controller in controllers:
             controller.start()
-        serving = up_inference.start(store, host)
+        serving = up_inference.start(store, host, traffic=not no_workload, clock=clock)
         tokens_at = token_file or context.home() / "tokens.csv"
         _banner(store, api.url, target.db, tokens_at, no_auth,
                 _workload_banner(live) + _routers_banner(serving),

@@ -9,12 +9,17 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from k8s4ai.api import units
-from k8s4ai.cli import errors
+from k8s4ai.cli import errors, server
+from k8s4ai.server import cost_app
+from k8s4ai.server import run as server_run
+
+if TYPE_CHECKING:
+    from k8s4ai.backends.kubernetes import costs
 
 Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 
@@ -30,6 +35,11 @@ class ClusterArgs:
     identity: str | None
     ledger_dir: Path | None = None
     prometheus: str | None = None
+    host: str = server_run.DEFAULT_HOST
+    """Where the cost HTTP listens (`up`'s --host/--port/--token-file/--no-auth)."""
+    port: int = cost_app.DEFAULT_PORT
+    token_file: Path | None = None
+    no_auth: bool = False
 
     @property
     def wanted(self) -> bool:
@@ -89,6 +99,29 @@ def _seconds(flag: str, text: str) -> float:
         raise errors.CommandError(f"{flag}: {err}") from None
 
 
+def serving(args: ClusterArgs) -> Callable[[costs.CostLoop], server_run.RunningServer]:
+    """What serves a replica's cost loop (`server.cost_app`) on --host/--port, with the
+    tokens checked now, before the cluster is contacted."""
+    server.check_host(args.host)
+    tokens = server.tokens_for(args.token_file, args.no_auth)
+
+    def serve(ledger: costs.CostLoop) -> server_run.RunningServer:
+        try:
+            running = cost_app.start(
+                ledger.view, ready=lambda: ledger.last_view is not None, tokens=tokens,
+                host=args.host, port=args.port,
+            )
+        except OSError as err:
+            raise errors.CommandError(
+                f"cannot listen on {args.host}:{args.port}: {err.strerror}"
+            ) from None
+        click.echo(f"cost API on {running.url}/api/v1/allocation, metrics on {running.url}"
+                   "/metrics")
+        return running
+
+    return serve
+
+
 def run(args: ClusterArgs, policy: str) -> None:
     if args.kubeconfig is not None and args.in_cluster:
         raise errors.CommandError("give --kubeconfig or --in-cluster, not both")
@@ -110,6 +143,7 @@ def run(args: ClusterArgs, policy: str) -> None:
         )
     except ValueError as err:
         raise errors.CommandError(str(err)) from None
+    serve = serving(args)
     settings = operator.Settings(
         lease,
         args.identity or operator.default_identity(),
@@ -133,7 +167,7 @@ def run(args: ClusterArgs, policy: str) -> None:
             f"  as {settings.identity}, acting while it holds the Lease {namespace}/{name}\n"
             "Press Ctrl-C to stop."
         )
-        await operator.run(api, settings, stop)
+        await operator.run(api, settings, stop, serve)
         click.echo("stopped")
 
     asyncio.run(main())

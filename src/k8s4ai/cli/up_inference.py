@@ -6,7 +6,10 @@ router in front of them, so the example endpoint answers OpenAI requests on 127.
 It keeps following the store while `up` runs (level-triggered, on every write): a service
 scaled up or down gains or loses replicas and its `status.endpoints` says so, its routers
 switch to the new replicas without a restart, a service or router applied later starts, one
-deleted stops, and a router whose spec changed restarts on the same port.
+deleted stops, and a router whose spec changed restarts on the same port. Each router writes
+what it measures (requests/s, TTFT, prefix hits, tokens/s) into its ContentRouter's and its
+service's status (`k8s4ai.router.publish`), and, unless `up` runs without a workload, a light
+trace-shaped load (`up_traffic`) goes through each router so there is something to measure.
 """
 
 from __future__ import annotations
@@ -14,14 +17,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import click
 
 from k8s4ai.api import inference, routing
+from k8s4ai.cli import up_traffic
+from k8s4ai.controllers import runner
 from k8s4ai.router import app as router_app
 from k8s4ai.router import config as router_config
-from k8s4ai.router import follow
+from k8s4ai.router import follow, publish
 from k8s4ai.store import errors as store_errors
 from k8s4ai.store import interface
 from k8s4ai.testing.replica import run as replica_run
@@ -49,15 +56,22 @@ class _Router:
     running: router_app.InThread
     spec: routing.ContentRouterSpec
     endpoints: tuple[str, ...]
+    publisher: publish.Publisher
 
 
 @dataclass
 class Serving:
     host: str
+    clock: Callable[[], datetime] = runner.wall_clock
+    publish_period: float = publish.DEFAULT_PERIOD
     services: dict[str, _Service] = field(default_factory=dict)
+    targets: Mapping[str, up_traffic.Target] = field(default_factory=dict)
+    """Where demo traffic may go now; replaced whole, never changed, so other threads read
+    it without a lock."""
     _routers: dict[str, _Router] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _traffic: up_traffic.Traffic | None = None
 
     @property
     def routers(self) -> dict[str, router_app.InThread]:
@@ -108,6 +122,7 @@ class Serving:
             current = self._routers.get(key)
             if current is not None and current.spec != cr.spec:
                 port = int(current.running.url.rsplit(":", 1)[1])
+                current.publisher.stop(clear=False)
                 current.running.stop()
                 del self._routers[key]
                 current = None
@@ -117,7 +132,11 @@ class Serving:
                 if not urls:
                     continue
                 running = _start_router(router_config.from_spec(cr.spec, urls), self.host, port)
-                self._routers[key] = _Router(running, cr.spec, urls)
+                publisher = publish.Publisher(
+                    store, cr.metadata.name, namespace, running.router.metrics.recent.summary,
+                    self.clock, self.publish_period,
+                ).start()  # fmt: skip
+                self._routers[key] = _Router(running, cr.spec, urls, publisher)
                 status = {"url": running.url, "readyReplicas": len(urls)}
                 _patch_status(store, cr.kind_name, cr.metadata.name, namespace, status)
             elif urls and urls != current.endpoints:
@@ -126,7 +145,25 @@ class Serving:
                 status = {"readyReplicas": len(urls)}
                 _patch_status(store, cr.kind_name, cr.metadata.name, namespace, status)
         for key in set(self._routers) - seen:
-            self._routers.pop(key).running.stop()
+            gone = self._routers.pop(key)
+            gone.publisher.stop(clear=True)
+            gone.running.stop()
+        self.targets = self._demo_targets()
+
+    def _demo_targets(self) -> dict[str, up_traffic.Target]:
+        targets = {}
+        for key, router in self._routers.items():
+            service = self.services.get(_key(key.split("/", 1)[0], router.spec.service or ""))
+            if service is not None:
+                config = service.config
+                targets[key] = up_traffic.Target(
+                    router.running.url, config.model, config.max_model_len
+                )
+        return targets
+
+    def send_traffic(self, seed: int = 0) -> None:
+        """A light trace-shaped load through every router, until `stop`."""
+        self._traffic = up_traffic.Traffic(lambda: self.targets, seed).start()
 
     def follow(self, store: interface.Store, wait_seconds: float = 1.0) -> None:
         """Reconcile on every write to the store until `stop`, on a daemon thread."""
@@ -145,9 +182,12 @@ class Serving:
     def stop(self, store: interface.Store) -> None:
         """Stop serving and say so in status, so nobody is sent to a dead URL."""
         self._stop.set()
+        if self._traffic is not None:
+            self._traffic.stop()
         if self._thread is not None:
             self._thread.join(10)
         for key, router in self._routers.items():
+            router.publisher.stop(clear=True)
             with contextlib.suppress(Exception):
                 router.running.stop()
             namespace, name = key.split("/", 1)
@@ -183,12 +223,21 @@ def _patch_status(
         store.patch(kind, name, namespace, {"status": status}, subresource="status")
 
 
-def start(store: interface.Store, host: str) -> Serving:
-    serving = Serving(host)
+def start(
+    store: interface.Store,
+    host: str,
+    traffic: bool = False,
+    clock: Callable[[], datetime] = runner.wall_clock,
+    publish_period: float = publish.DEFAULT_PERIOD,
+) -> Serving:
+    """Serve the store's services and routers; with `traffic`, a demo load through them."""
+    serving = Serving(host, clock, publish_period)
     try:
         serving.reconcile(store)
     except BaseException:
         serving.stop(store)
         raise
     serving.follow(store)
+    if traffic:
+        serving.send_traffic()
     return serving

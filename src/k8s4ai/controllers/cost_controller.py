@@ -78,11 +78,12 @@ class CostController:
     ) -> None:
         """`folder`/`name`: where the journal lives (beside the store file, named after it);
         `imported`: prices that override the AcceleratorClasses' and the defaults;
-        `view_max_age`: how long (seconds) `view()` may hand out the view it last built while
-        the store has not changed."""
+        `view_max_age`: how long (seconds) after building it `view()` may hand out the view
+        it last built while the store has not changed (counted from the build's end, so a
+        slow build on a busy machine is still shared)."""
         self._store = store
         self._view_max_age = view_max_age
-        self._last_view: tuple[int, view.CostView] | None = None
+        self._last_view: tuple[int, view.CostView, float] | None = None
         self._clock = clock
         self._imported = imported
         self._seed = seed
@@ -115,14 +116,14 @@ class CostController:
         with self._lock:
             version, now = self._store.resource_version(), self._clock().timestamp()
             last = self._last_view
-            if last is not None and last[0] == version and 0 <= now - last[1].now < (
+            if last is not None and last[0] == version and 0 <= now - last[2] < (
                 self._view_max_age
             ):
                 return last[1]
             objs = self._objects()
             self._advance(objs, now)
             built = self._view(objs, now)
-            self._last_view = (version, built)
+            self._last_view = (version, built, self._clock().timestamp())
             return built
 
     def run_once(self) -> int:

@@ -4,7 +4,8 @@ where its audit log lives and how an audited action is undone from another proce
 
 What the store does not hold, the world leaves out rather than invents: there are no claims
 or StorageClasses in the k8s4ai API (so `pending-volume` has nothing to read here), and no
-load or latency on an InferenceService status (so `idle-replicas` never fires on it).
+load, capacity or latency on an InferenceService, so those are None ("not measured", never
+zero) and `idle-replicas` does not fire on it.
 A gang's `progress` is a share of its work; it becomes seconds through
 `spec.estimatedDuration`, or through one hour when the gang has none (rules only compare
 progress with progress, so the unit only shows in their sentences).
@@ -68,6 +69,25 @@ def engine_for(
         ids=proposal_id,
         applied_times=applied,
     )
+
+
+def session(
+    store: interface.Store, clock: Callable[[], datetime], log: audit.AuditLog
+) -> engine.Engine:
+    """An engine after one pass of every rule in propose mode, for a person deciding from
+    another process (the CLI, the HTTP API): its detections stay in memory, so looking
+    does not fill the audit log; plans rejected earlier are dropped; what follows (approve,
+    reject) is audited to `log`. Its proposal ids are the controller's."""
+    loop = engine_for(
+        store, clock, engine.Policy(engine.Mode.PROPOSE), audit.AuditLog(), history=log
+    )
+    loop.step()
+    rejected = {r["id"] for r in log.records() if r["event"] == "rejected"}
+    for proposal in loop.pending():
+        if proposal.id in rejected:
+            loop.forget(proposal.id)
+    loop.log = log
+    return loop
 
 
 class Controller:
@@ -151,9 +171,11 @@ def _patches(
         if ref.kind == state.JOB and name == "memory_mib":
             current = store.get(ref.kind, ref.name, ref.namespace)
             assert isinstance(current, gang.GangSchedulingGroup)
+            largest = _memory_mib(current)
             sets = current.model_dump(mode="json", by_alias=True)["spec"]["podSets"]
-            for pod_set in sets:
-                pod_set.setdefault("resources", {})["memory"] = f"{int(float(value or 0))}Mi"
+            for typed, pod_set in zip(current.spec.pod_sets, sets, strict=True):
+                if typed.resources.memory.bytes / MIB == largest:
+                    pod_set.setdefault("resources", {})["memory"] = f"{int(float(value or 0))}Mi"
             spec["podSets"] = sets
         elif ref.kind == state.JOB and name == "suspend":
             spec["suspend"] = value
@@ -181,16 +203,22 @@ def _seconds(obj: gang.GangSchedulingGroup) -> float:
     return estimate.seconds if estimate is not None else HOUR
 
 
+def _memory_mib(obj: gang.GangSchedulingGroup) -> float:
+    """The largest pod's memory request: the pod that peaks and is OOM-killed first, and the
+    only pod sets a memory plan changes (a launcher's smaller request is left alone)."""
+    return max(p.resources.memory.bytes for p in obj.spec.pod_sets) / MIB
+
+
 def _job(obj: gang.GangSchedulingGroup) -> state.Job:
     st = obj.status
     scale = _seconds(obj)
-    first = obj.spec.pod_sets[0].resources
     labels = obj.metadata.labels or {}
+    nodes = tuple(n for a in st.assignments for n in a.nodes)
     return state.Job(
         ref=state.Ref(state.JOB, obj.metadata.namespace or "default", obj.metadata.name),
         queue=obj.spec.queue,
         gpus=int(sum(p.count * p.resources.gpus for p in obj.spec.pod_sets)),
-        memory_mib=first.memory.bytes / MIB,
+        memory_mib=_memory_mib(obj),
         workload=labels.get("k8s4ai.io/workload", "training"),
         phase=st.phase,
         suspend=obj.spec.suspend,
@@ -202,7 +230,8 @@ def _job(obj: gang.GangSchedulingGroup) -> state.Job:
         if st.checkpoint_progress is None
         else st.checkpoint_progress * scale,
         restarts=st.restarts,
-        nodes=tuple(n for a in st.assignments for n in a.nodes),
+        nodes=nodes,
+        failed_on=nodes if st.phase == "Failed" else (),
         failed_at=st.completion_time.timestamp()
         if st.completion_time and st.phase == "Failed"
         else None,
@@ -229,23 +258,25 @@ def _service(obj: inference.InferenceService) -> state.Service:
         spec.replicas,
         spec.min_replicas if spec.min_replicas is not None else spec.replicas,
         int(spec.resources.gpus) or 1,
-        load_rps=0.0,
-        capacity_rps=float("inf"),
-        latency_ms=0.0,
-        latency_target_ms=0.0,
+        load_rps=None,
+        capacity_rps=None,
+        latency_ms=None,
+        latency_target_ms=None,
         retrain_job=(obj.metadata.annotations or {}).get("k8s4ai.io/retrain-job"),
     )
 
 
 def _event(obj: event.Event, jobs: dict[state.Ref, state.Job]) -> state.Event:
-    """A hardware event on a gang is charged to the gang's first node, or to the node it
-    names when it is about a Node."""
+    """An event about a Node is charged to that node. An event about a gang is charged to the
+    gang's first node only while the gang is still Failed, when its assignments are the ones
+    it failed on; once it runs elsewhere, where the event happened is unknown, and an
+    unknown node is left unnamed rather than guessed."""
     spec = obj.spec
     involved = spec.involved_object
     kind = {"GangSchedulingGroup": state.JOB}.get(involved.kind, involved.kind)
     ref = state.Ref(kind, involved.namespace or "", involved.name)
     where: str | None = None
-    if kind == state.JOB and ref in jobs and jobs[ref].nodes:
+    if kind == state.JOB and ref in jobs and jobs[ref].phase == "Failed" and jobs[ref].nodes:
         where = jobs[ref].nodes[0]
     elif kind == state.NODE:
         where = involved.name

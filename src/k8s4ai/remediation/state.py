@@ -49,6 +49,8 @@ class Job:
     checkpoint_progress: float | None = None
     restarts: int = 0
     nodes: tuple[str, ...] = ()
+    failed_on: tuple[str, ...] = ()
+    """The nodes it ran on when it last failed (empty if unknown or it never failed)."""
     volume: str | None = None
     """The PersistentVolumeClaim it mounts (same namespace), if any."""
     zone: str | None = None
@@ -95,16 +97,17 @@ class Volume:
 @dataclass(frozen=True, slots=True)
 class Service:
     """An InferenceService. `load_rps` is the peak request rate over the last window;
-    `capacity_rps` is what one replica serves within the latency target."""
+    `capacity_rps` is what one replica serves within the latency target. Each measurement
+    is None when nobody measured it: unknown is not zero, and a rule must not act on it."""
 
     ref: Ref
     replicas: int
     min_replicas: int
     gpus_per_replica: int
-    load_rps: float
-    capacity_rps: float
-    latency_ms: float
-    latency_target_ms: float
+    load_rps: float | None
+    capacity_rps: float | None
+    latency_ms: float | None
+    latency_target_ms: float | None
     retrain_job: str | None = None
     """A suspended job in the same namespace that retrains the model."""
 
@@ -119,6 +122,8 @@ class Event:
     message: str = ""
     node: str | None = None
     value: float | None = None
+    exit_code: int | None = None
+    """For a failure: the exit code the runtime reported, None when it did not say."""
 
 
 @dataclass(frozen=True, slots=True)

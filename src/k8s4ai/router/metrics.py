@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import prometheus_client as prom
 
+from k8s4ai.router import window
+
 OVERHEAD_BUCKETS = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1)
+TTFT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,11 +26,31 @@ class RouterMetrics:
     healthy: prom.Gauge
     outstanding: prom.Gauge
     ejections: prom.Counter
+    ttft: prom.Histogram
+    tokens: prom.Counter
+    recent: window.Window
+    """The same answers as the counters, over the last minute, for the router's status."""
 
     @classmethod
-    def create(cls) -> RouterMetrics:
+    def create(
+        cls,
+        clock: Callable[[], float] = time.monotonic,
+        window_seconds: float = window.DEFAULT_SECONDS,
+    ) -> RouterMetrics:
         reg = prom.CollectorRegistry()
         return cls(
+            recent=window.Window(clock, window_seconds),
+            ttft=prom.Histogram(
+                "k8s4ai_router_ttft_seconds",
+                "Time from sending a streamed request to its first byte back, replica included",
+                buckets=TTFT_BUCKETS,
+                registry=reg,
+            ),
+            tokens=prom.Counter(
+                "k8s4ai_router_tokens",
+                "Prompt plus completion tokens, as the replicas' usage reported them",
+                registry=reg,
+            ),
             registry=reg,
             requests=prom.Counter(
                 "k8s4ai_router_requests",
@@ -66,6 +91,23 @@ class RouterMetrics:
                 "k8s4ai_router_ejections", "Replicas taken out of rotation", registry=reg
             ),
         )
+
+    def answered(
+        self,
+        replica: str,
+        code: int,
+        ttft: float | None,
+        tokens: int | None,
+        prompt_blocks: int,
+        matched_blocks: int,
+    ) -> None:
+        """One answered request, counted once for /metrics and once for the window."""
+        self.requests.labels(replica, str(code)).inc()
+        if ttft is not None:
+            self.ttft.observe(ttft)
+        if tokens is not None:
+            self.tokens.inc(tokens)
+        self.recent.record(ttft, tokens, prompt_blocks, matched_blocks)
 
     def render(self) -> bytes:
         return prom.generate_latest(self.registry)

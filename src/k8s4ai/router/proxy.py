@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import aiohttp
 import numpy as np
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from k8s4ai.router import config, errors, health, metrics, policies, replicas, requests
+from k8s4ai.router import config, errors, health, metrics, policies, replicas, requests, usage
 
 SESSION_HEADER = "X-Session-ID"
 RETRYABLE_STATUS = frozenset({502, 503, 504})
@@ -46,12 +48,25 @@ def _forwarded(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Relayed:
+    response: web.StreamResponse
+    whole: bool
+    ttft: float | None
+    tokens: int | None
+
+
 class Router:
-    def __init__(self, cfg: config.RouterConfig, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        cfg: config.RouterConfig,
+        rng: np.random.Generator,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.cfg = cfg
         self.pool = replicas.ReplicaSet.of(cfg.endpoints, cfg.eject_after, cfg.models)
         self.policy = policies.build(cfg, rng)
-        self.metrics = metrics.RouterMetrics.create()
+        self.metrics = metrics.RouterMetrics.create(clock)
         self._session: aiohttp.ClientSession | None = None
         self._prober: asyncio.Task[None] | None = None
         self._updating = asyncio.Lock()
@@ -192,7 +207,7 @@ class Router:
                         self._failed(replica)
                         last_error = f"replica {replica.url} answered {upstream.status}"
                         continue
-                    answer, whole = await self._relay(request, upstream, parsed.stream)
+                    relayed = await self._relay(request, upstream, parsed.stream, sent)
                     spent_upstream += time.perf_counter() - sent
             except (TimeoutError, aiohttp.ClientConnectionError) as err:
                 spent_upstream += time.perf_counter() - sent
@@ -201,38 +216,53 @@ class Router:
                 continue
             finally:
                 replica.outstanding -= 1
-            if whole:
+            if relayed.whole:
                 self.pool.succeeded(replica)
             else:
                 self._failed(replica)
             replica.served += 1
-            self.metrics.requests.labels(replica.url, str(answer.status)).inc()
+            self.metrics.answered(
+                replica.url,
+                relayed.response.status,
+                relayed.ttft,
+                relayed.tokens,
+                choice.prompt_blocks,
+                choice.matched_blocks,
+            )
             self.metrics.overhead.observe(max(0.0, time.perf_counter() - began - spent_upstream))
-            return answer
+            return relayed.response
         if "Timeout" in last_error:
             return errors.timed_out(last_error)
         return errors.upstream_failed(last_error)
 
     async def _relay(
-        self, request: web.Request, upstream: aiohttp.ClientResponse, stream: bool
-    ) -> tuple[web.StreamResponse, bool]:
-        """The replica's answer, passed on as it comes, and whether it came whole."""
+        self, request: web.Request, upstream: aiohttp.ClientResponse, stream: bool, sent: float
+    ) -> _Relayed:
+        """The replica's answer, passed on as it comes: whether it came whole, its time to
+        first token (streams only) and the tokens its usage reports."""
         headers = _forwarded(upstream.headers)
+        ok = upstream.status == 200
         if not stream:
             data = await upstream.read()
-            return web.Response(body=data, status=upstream.status, headers=headers), True
+            answer = web.Response(body=data, status=upstream.status, headers=headers)
+            return _Relayed(answer, True, None, usage.tokens(data) if ok else None)
         response = web.StreamResponse(status=upstream.status, headers=headers)
         await response.prepare(request)
+        ttft: float | None = None
+        tail = b""
         try:
             async for chunk in upstream.content.iter_any():
+                if ttft is None:
+                    ttft = time.perf_counter() - sent
+                tail = (tail + chunk)[-usage.TAIL_BYTES :]
                 await response.write(chunk)
         except (TimeoutError, aiohttp.ClientError):
             # Bytes are out: no retry; cutting the connection tells the client.
             if request.transport is not None:
                 request.transport.close()
-            return response, False
+            return _Relayed(response, False, None, None)
         await response.write_eof()
-        return response, True
+        return _Relayed(response, True, ttft if ok else None, usage.tokens(tail) if ok else None)
 
     async def models(self, request: web.Request) -> web.Response:
         data = [

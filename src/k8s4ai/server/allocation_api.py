@@ -15,7 +15,6 @@ report is computed from whatever `view.CostSource` the server was given, off the
 from __future__ import annotations
 
 import itertools
-import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from k8s4ai.finops import allocation, pricing, records, view
-from k8s4ai.server import metrics, status
+from k8s4ai.server import cost_views, metrics, status
 
 PATH = "/api/v1/allocation"
 DEFAULT_AGGREGATE: tuple[str, ...] = ("namespace",)
@@ -43,8 +42,6 @@ _FIELDS: Mapping[pricing.ResourceKind, str] = {
 }
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
 _NAMED = frozenset({"today", "yesterday", "week", "lastweek", "month", "lastmonth"})
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +94,7 @@ def resolve_window(text: str, now: float) -> allocation.Window:
     try:
         window = _named(word, now) if word in _NAMED else records.parse_window(text, now)
         for edge in (window.start, window.end):
-            _rfc3339(edge)  # the answer has to be able to say when it starts and ends
+            rfc3339(edge)  # the answer has to be able to say when it starts and ends
     except (ValueError, OverflowError, OSError) as err:
         raise status.bad_request(f"window: {err}") from None
     return window
@@ -129,24 +126,23 @@ def allocation_set(report: allocation.Report, include_idle: bool) -> dict[str, A
     return found
 
 
-async def endpoint(source: view.CostSource | None, request: Request) -> Response:
+async def endpoint(
+    source: view.CostSource | None, memo: cost_views.PerView, request: Request
+) -> Response:
+    """Answers are kept per query while the source hands out the same view (`cost_views`)."""
     metrics.label(request, "GET", "allocation")
-    if source is None:
-        raise status.ApiError(
-            404, "cost reporting is not configured on this server: it was started without a "
-            "cost source (a ledger and prices), so there is nothing to allocate",
-        )
+    cost_views.require(source)
     query = parse_query(request.query_params)
-    try:
-        current = await run_in_threadpool(source)
-    except Exception as err:  # whatever the source is, the client only needs to know it failed
-        log.warning("/allocation: the cost source failed", exc_info=err)
-        raise status.ApiError(503, f"the cost source failed: {type(err).__name__}: {err}"
-                              ) from None
+    current = await cost_views.current(source)
     window = resolve_window(query.window, current.now)
     sets = steps(window, None if query.accumulate else query.step)
-    data = await run_in_threadpool(_compute, current, query, sets)
-    return JSONResponse({"code": 200, "data": data})
+    def answer() -> bytes:
+        body = JSONResponse({"code": 200, "data": _compute(current, query, sets)}).body
+        return bytes(body)
+
+    key = ("allocation", query, tuple(sets))
+    return Response(await run_in_threadpool(memo.get, current, key, answer),
+                    media_type="application/json")
 
 
 def _compute(
@@ -170,7 +166,7 @@ def _compute(
 def _allocation(
     name: str, line: allocation.Line, report: allocation.Report, idle: bool
 ) -> dict[str, Any]:
-    start, end = _rfc3339(report.window.start), _rfc3339(report.window.end)
+    start, end = rfc3339(report.window.start), rfc3339(report.window.end)
     labels = {
         label: value for label, value in zip(report.aggregate, line.key, strict=True)
         if not idle and value != allocation.UNALLOCATED
@@ -228,7 +224,7 @@ def _named(word: str, now: float) -> allocation.Window:
     return allocation.Window(start.timestamp(), end.timestamp())
 
 
-def _rfc3339(seconds: float) -> str:
+def rfc3339(seconds: float) -> str:
     moment = datetime.fromtimestamp(seconds, UTC)
     text = moment.isoformat(timespec="seconds" if moment.microsecond == 0 else "milliseconds")
     return text.replace("+00:00", "Z")

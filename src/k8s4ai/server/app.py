@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -22,20 +23,30 @@ from k8s4ai.server import (
     batch,
     body,
     context,
+    cost_api,
     cost_metrics,
+    cost_views,
     discovery,
+    findings_api,
     metrics,
     openapi,
+    remediation_api,
     routes,
     status,
+    storage_api,
+    summary_api,
     targets,
     watch,
+    watch_cache,
 )
 from k8s4ai.server.dashboard import routes as dashboard_routes
 from k8s4ai.store import interface
 
 EXTENSIONS = ("apply", "eventlog", "wait")
 """Our non-resource endpoints under the group path; no kind may take one as its plural."""
+
+WARM_KINDS = ("Node", "GangSchedulingGroup", "Queue", "AcceleratorClass", "TopologyDomain",
+              "CheckpointPolicy", "Event")  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +55,14 @@ class App(Starlette):
     """A Starlette app that keeps its handlers' context, so a server can signal shutdown."""
 
     context: context.Context
+    cache: watch_cache.WatchCache
+
+    def warm(self) -> None:
+        """List the kinds the dashboard reads into the watch cache now, so that its first
+        visitor does not wait for 10,000 jobs to be decoded (a server may call this in a
+        thread once it serves)."""
+        for kind in WARM_KINDS:
+            self.cache.snapshot(kind)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -83,10 +102,17 @@ def create_app(
     poll_seconds: float = 1.0,
     max_wait_seconds: float = 60.0,
     cost: view.CostSource | None = None,
+    clock: summary_api.Clock = summary_api.wall_clock,
+    cache: watch_cache.WatchCache | None = None,
+    remediation_audit: Path | None = None,
 ) -> App:
     """`tokens=None` disables authentication (local development only); an empty mapping
     refuses every API request. `cost` feeds `/api/v1/allocation` and the cost metrics; without
-    it the endpoint answers 404 and /metrics has no cost."""
+    it the endpoint answers 404 and /metrics has no cost. `clock` dates the summaries'
+    answers; `cache` is the watch cache over `store` the views read (one is made if none is
+    given; pass the one the cost source lists through, `watch_cache.CachedLists`, to share it).
+    `remediation_audit` is the remediation audit log `/api/v1/remediation` decides into;
+    without it those endpoints answer 404."""
     ctx = context.Context(
         store=store,
         metrics=metrics.Metrics(),
@@ -97,6 +123,8 @@ def create_app(
     if cost is not None:
         ctx.metrics.add(cost_metrics.CostCollector(cost))
     prefix = targets.PREFIX
+    cache = cache if cache is not None else watch_cache.WatchCache(store)
+    per_view = cost_views.PerView()
     table: list[BaseRoute] = [
         Route("/healthz", discovery.healthz, methods=["GET"]),
         Route("/readyz", functools.partial(discovery.readyz, ctx), methods=["GET"]),
@@ -105,13 +133,25 @@ def create_app(
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/apis", discovery.api_groups, methods=["GET"]),
         Route(f"/apis/{meta.API_GROUP}", discovery.api_group, methods=["GET"]),
-        Route(allocation_api.PATH, functools.partial(allocation_api.endpoint, cost),
+        Route(allocation_api.PATH, functools.partial(allocation_api.endpoint, cost, per_view),
               methods=["GET"]),
+        Route(cost_api.PATH, functools.partial(cost_api.endpoint, cost, per_view),
+              methods=["GET"]),
+        Route(findings_api.PATH,
+              functools.partial(findings_api.endpoint, cache, cost, per_view), methods=["GET"]),
+        Route(storage_api.PATH,
+              functools.partial(storage_api.endpoint, cache, cost, per_view, clock),
+              methods=["GET"]),
+        Route(summary_api.SUMMARY_PATH,
+              functools.partial(summary_api.summary_endpoint, cache, clock), methods=["GET"]),
+        Route(summary_api.OCCUPANCY_PATH,
+              functools.partial(summary_api.occupancy_endpoint, cache, clock), methods=["GET"]),
         Route(prefix, discovery.api_resources, methods=["GET"]),
         Route(f"{prefix}/apply", functools.partial(batch.apply, ctx), methods=["POST"]),
         Route(f"{prefix}/eventlog", functools.partial(watch.event_log, ctx), methods=["GET"]),
         Route(f"{prefix}/wait", functools.partial(watch.wait, ctx), methods=["GET"]),
-        *routes.routes(ctx),
+        *remediation_api.Api(store, remediation_audit, tokens, clock).routes(),
+        *routes.routes(ctx, cache),
     ]
     middleware = [
         Middleware(dashboard_routes.Dashboard),  # outermost: /ui needs no token
@@ -129,4 +169,5 @@ def create_app(
         },
     )
     app.context = ctx
+    app.cache = cache
     return app

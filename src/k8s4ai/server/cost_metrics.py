@@ -56,7 +56,7 @@ def families(current: view.CostView) -> list[Metric]:
     node_total: dict[str, float] = defaultdict(float)
     volume_price: dict[tuple[str, str], float] = {}
     idle: dict[str, float] = defaultdict(float)
-    for rate, amount, price, labels in _held_now(current.ledger.assets, prices, now):
+    for rate, amount, price, labels in held_now(current.ledger.assets, prices, now):
         node, resource = labels.get("node", ""), str(rate)
         idle[resource] += amount * price
         if rate.kind is pricing.ResourceKind.STORAGE:
@@ -69,7 +69,7 @@ def families(current: view.CostView) -> list[Metric]:
 
     held: dict[tuple[pricing.ResourceKind, tuple[str, ...]], float] = defaultdict(float)
     owner_cost: dict[tuple[str, ...], float] = defaultdict(float)
-    for rate, amount, price, labels in _held_now(current.ledger.allocations, prices, now):
+    for rate, amount, price, labels in held_now(current.ledger.allocations, prices, now):
         owner = tuple(labels.get(n, "") for n in OWNER_LABELS)
         held[(rate.kind, owner)] += amount
         owner_cost[(*owner, str(rate))] += amount * price
@@ -123,7 +123,7 @@ class CostCollector(metrics.RefreshedCollector):
         return iter(self._families)
 
 
-def _held_now(
+def held_now(
     intervals: ledger.Intervals, prices: pricing.PriceBook, now: float
 ) -> Iterator[tuple[pricing.RateKey, float, float, dict[str, str]]]:
     """The rows held at `now` (a handful beside the history, so row by row is fine): each

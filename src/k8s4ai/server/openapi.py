@@ -12,7 +12,16 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from k8s4ai.api import meta, registry, resource
-from k8s4ai.server import targets
+from k8s4ai.server import (
+    allocation_api,
+    cost_api,
+    findings_api,
+    paging,
+    remediation_api,
+    storage_api,
+    summary_api,
+    targets,
+)
 
 STATUS_SCHEMA = "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
 _REF = "#/components/schemas/{model}"
@@ -91,7 +100,12 @@ def _operations(kind: type[resource.Resource]) -> dict[str, dict[str, Any]]:
             "apiVersion": {"type": "string"},
             "kind": {"type": "string", "enum": [f"{name}List"]},
             "metadata": {
-                "type": "object", "properties": {"resourceVersion": {"type": "string"}}
+                "type": "object",
+                "properties": {
+                    "resourceVersion": {"type": "string"},
+                    "continue": {"type": "string"},
+                    "remainingItemCount": {"type": "integer"},
+                },
             },
             "items": {"type": "array", "items": obj},
         },
@@ -101,6 +115,11 @@ def _operations(kind: type[resource.Resource]) -> dict[str, dict[str, Any]]:
         {"name": "watch", "in": "query", "schema": {"type": "boolean"}},
         {"name": "resourceVersion", "in": "query", "schema": {"type": "string"}},
         {"name": "timeoutSeconds", "in": "query", "schema": {"type": "integer"}},
+        {"name": "fieldSelector", "in": "query", "schema": {"type": "string"},
+         "description": "Fields: " + ", ".join(paging.supported_fields(name)) + "; operators "
+         "=, ==, !=, in, notin"},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "continue", "in": "query", "schema": {"type": "string"}},
     ]
     body = {"required": True, "content": {"application/json": {"schema": obj}}}
     patch = {
@@ -198,6 +217,63 @@ def _extension_paths() -> dict[str, Any]:
     }
 
 
+def _view_paths() -> dict[str, Any]:
+    """Read-only answers made for dashboards (see `summary_api`, `cost_api`, `allocation_api`)."""
+    errors = {"default": _json(_ref(STATUS_SCHEMA), "A Status describing the failure")}
+    anything = {"type": "object"}
+
+    def get(operation: str, summary: str, answer: str, *params: dict[str, Any]) -> Any:
+        return {"get": {
+            "operationId": operation, "summary": summary, "tags": ["views"],
+            "parameters": list(params),
+            "responses": {"200": _json(anything, answer), **errors},
+        }}  # fmt: skip
+
+    def param(name: str, text: str, required: bool = False, many: bool = False) -> Any:
+        schema = {"type": "array", "items": {"type": "string"}} if many else {"type": "string"}
+        return {"name": name, "in": "query", "required": required, "schema": schema,
+                "description": text}  # fmt: skip
+
+    return {
+        summary_api.SUMMARY_PATH: get(
+            "readClusterSummary", "GPUs per accelerator class, jobs per phase, queue backlogs",
+            "ClusterSummary: gpus {total, allocated, byClass}, nodes {total, fenced}, jobs "
+            "{total, phases, waiting, holding}, queues {total, backlog}, oldestWaiting, time",
+        ),
+        summary_api.OCCUPANCY_PATH: get(
+            "readNodeOccupancy", "Per node: GPU groups, place, fence, and who holds its GPUs",
+            "NodeOccupancy: nodes [{name, place, gpus, cpu, memory, fenced, holders}], time",
+            param("node", "Only these nodes (repeat the parameter)", many=True),
+        ),
+        cost_api.PATH: get(
+            "readCostSummary", "Cost per hour now (total, allocated, idle) and month to date",
+            "{currency, configured, time, hourly {total, allocated, idle}, monthToDate {start, "
+            "end, total, byResource}, gpus {held, sampled, busy, sampleSeconds, byClass}}; "
+            "{configured: false} without a cost source",
+        ),
+        storage_api.PATH: get(
+            "readStorageSummary", "Checkpoint storage per policy and job; volumes and their cost",
+            "StorageSummary: checkpoints {policies, checkpointedJobs, jobs}, volumes {volumes, "
+            "bound, orphaned, hourlyCost} (null without a cost source), time",
+        ),
+        findings_api.PATH: get(
+            "listFindings", "Money spent on nothing, with what to do and what it saves",
+            "{time, window, total, monthlySavings, findings [{kind, subject, action, reason, "
+            "monthlySavings, labels}], notChecked}; 404 without a cost source",
+            param("window", "How far back to look (default 7d)"),
+        ),
+        allocation_api.PATH: get(
+            "readAllocation", "Cost per label over a window, in OpenCost's shape",
+            "{code, data: [set per step: {key: allocation}]}; 404 without a cost source",
+            param("window", "7d, 24h, today, month, or START,END", required=True),
+            param("aggregate", "Label names, comma-separated (default namespace)"),
+            param("step", "A duration; one set per step"),
+            param("includeIdle", "true or false"), param("shareIdle", "true or false"),
+            param("accumulate", "true or false"), param("basis", "allocation or usage"),
+        ),
+    }
+
+
 @functools.cache
 def document() -> dict[str, Any]:
     _, defs = models_json_schema(
@@ -212,7 +288,14 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "k8s4ai", "version": meta.GROUP_VERSION},
-        "paths": {**_paths(), **_extension_paths()},
+        "paths": {
+            **_paths(),
+            **_extension_paths(),
+            **_view_paths(),
+            **remediation_api.openapi_paths(
+                {"default": _json(_ref(STATUS_SCHEMA), "A Status describing the failure")}
+            ),
+        },
         "components": {
             "schemas": schemas,
             "securitySchemes": {"BearerToken": {"type": "http", "scheme": "bearer"}},

@@ -12,7 +12,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from k8s4ai.api import meta, resource, selector
-from k8s4ai.server import body, context, metrics, references, status, targets, watch
+from k8s4ai.server import (
+    body,
+    context,
+    metrics,
+    paging,
+    references,
+    status,
+    targets,
+    watch,
+    watch_cache,
+)
 from k8s4ai.store import interface, merge_patch
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -41,8 +51,9 @@ async def check_references(
 
 
 class Handlers:
-    def __init__(self, ctx: context.Context) -> None:
+    def __init__(self, ctx: context.Context, cache: watch_cache.WatchCache) -> None:
         self.ctx = ctx
+        self.cache = cache
 
     async def collection_get(self, request: Request) -> Response:
         target = targets.resolve(request)
@@ -51,6 +62,17 @@ class Handlers:
             return watch.stream(self.ctx, request, target, label_selector(request))
         metrics.label(request, "LIST", target.plural)
         chosen = label_selector(request)
+        if paging.wanted(request.query_params):
+            asked = paging.parse(target.kind, request.query_params)
+            snapshot = await self.ctx.call(
+                lambda: self.cache.snapshot(target.kind), kind=target.kind
+            )
+            return Response(
+                await self.ctx.call(lambda: paging.page(
+                    snapshot, target.namespace, chosen, asked, self.cache.encoded
+                )),
+                media_type="application/json",
+            )
         listed = await self.ctx.call(
             lambda: self.ctx.store.list(target.kind, target.namespace, chosen), kind=target.kind
         )
@@ -157,8 +179,8 @@ def _precondition(options: dict[str, Any]) -> str | None:
     return rv
 
 
-def routes(ctx: context.Context) -> list[BaseRoute]:
-    handlers = Handlers(ctx)
+def routes(ctx: context.Context, cache: watch_cache.WatchCache) -> list[BaseRoute]:
+    handlers = Handlers(ctx, cache)
 
     def subresource(
         method: Callable[[Request, interface.Subresource], Awaitable[Response]],

@@ -15,14 +15,16 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Self
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from k8s4ai.finops import view
 from k8s4ai.server import app as app_module
-from k8s4ai.server import auth, body
+from k8s4ai.server import auth, body, watch_cache
 from k8s4ai.store import interface
 
 DEFAULT_HOST = "127.0.0.1"
@@ -89,13 +91,22 @@ def _config(
     log_level: str,
     poll_seconds: float,
     cost: view.CostSource | None = None,
+    cache: watch_cache.WatchCache | None = None,
+    remediation_audit: Path | None = None,
 ) -> tuple[uvicorn.Config, Callable[[], None]]:
-    """The API's uvicorn config, and what tells its open watches to end."""
+    """The API's uvicorn config, and what tells its open watches to end. The watch cache
+    starts filling at once, beside the server, so the first visitor does not wait for it."""
     application = app_module.create_app(
         store, tokens=tokens, max_body_bytes=max_body_bytes, poll_seconds=poll_seconds,
-        cost=cost,
+        cost=cost, cache=cache, remediation_audit=remediation_audit,
     )  # fmt: skip
-    config = uvicorn.Config(
+    threading.Thread(target=application.warm, name="k8s4ai-warm", daemon=True).start()
+    return uvicorn_config(application, log_level), application.context.stopping.set
+
+
+def uvicorn_config(application: ASGIApp, log_level: str) -> uvicorn.Config:
+    """How every k8s4ai app is served: HTTP/1.1 only, no lifespan, our own logging."""
+    return uvicorn.Config(
         application,
         http="h11",
         ws="none",
@@ -105,7 +116,6 @@ def _config(
         log_level=log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    return config, application.context.stopping.set
 
 
 def serve(
@@ -217,13 +227,17 @@ def start(
     poll_seconds: float = 1.0,
     startup_timeout: float = 10.0,
     cost: view.CostSource | None = None,
+    cache: watch_cache.WatchCache | None = None,
+    remediation_audit: Path | None = None,
 ) -> RunningServer:
     """Serve in a daemon thread and return once it accepts connections. `poll_seconds` bounds
     how long an open watch takes to notice a disconnect or `stop()`; `cost` feeds
-    `/api/v1/allocation` and the cost metrics."""
+    `/api/v1/allocation` and the cost metrics; `cache`: the watch cache the views read, to
+    share with a cost source that lists through it; `remediation_audit`: the remediation
+    audit log that `/api/v1/remediation` decides into."""
     config, stopping = _config(
         store, tokens=tokens, max_body_bytes=max_body_bytes, log_level=log_level,
-        poll_seconds=poll_seconds, cost=cost,
+        poll_seconds=poll_seconds, cost=cost, cache=cache, remediation_audit=remediation_audit,
     )  # fmt: skip
     return in_thread(config, host, port, "k8s4ai-api", startup_timeout, stopping)
 

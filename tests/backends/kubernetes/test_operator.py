@@ -109,6 +109,7 @@ current-context: mock
         "--lease-duration=1s",
         "--renew-deadline=0.6s",
         "--retry-period=0.1s",
+        "--port=0",
         env={**os.environ, "K8S4AI_HOME": str(tmp_path)},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

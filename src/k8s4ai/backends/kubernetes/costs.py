@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +52,10 @@ log = logging.getLogger(__name__)
 
 MERGE_PATCH = "application/merge-patch+json"
 JOURNAL_NAME = "k8s4ai"
+
+
+class NotPricedError(RuntimeError):
+    """A report asked for before the first pass."""
 
 
 def no_samples(_: Any) -> utilisation.Samples:
@@ -107,6 +112,8 @@ class CostLoop:
         self.changed = asyncio.Event()
         self.last_view: view.CostView | None = None
         """What the last pass priced (without utilisation samples)."""
+        self._lock = threading.Lock()
+        """`view()` is called from HTTP threads while a pass advances the tracker."""
         self._reported: set[str] = set()
         self._held: tuple[cost_ledger.Record, ...] = ()
         self._classes: tuple[accelerator.AcceleratorClass, ...] = ()
@@ -137,10 +144,7 @@ class CostLoop:
         moment = self._clock()
         now = moment.timestamp()
         held, budgets = await self._read()
-        self._held, self._classes = held.records, held.classes
-        self.tracker.advance(held.records, now)
-        costs = self.tracker.view(now, held.classes, self._imported, sampler=no_samples)
-        self.last_view = costs
+        costs = await asyncio.to_thread(self._advance, held, now)
         written = 0
         for b in budgets:
             status = kept(
@@ -169,18 +173,35 @@ class CostLoop:
             written += 1
         return written
 
+    def _advance(self, held: cost_records.Holdings, now: float) -> view.CostView:
+        """Off the event loop: it writes the journal, and may wait for a `view()` whose
+        sampler is asking Prometheus."""
+        with self._lock:
+            self._held, self._classes = held.records, held.classes
+            self.tracker.advance(held.records, now)
+            costs = self.tracker.view(now, held.classes, self._imported, sampler=no_samples)
+            self.last_view = costs
+            return costs
+
     def view(self) -> view.CostView:
         """The ledger as of the last pass, up to now, with utilisation from the sampler (a
-        `finops.view.CostSource`, for reports that weigh use: the usage basis, findings)."""
-        return self.tracker.view(
-            self._clock().timestamp(), self._classes, self._imported, sampler=self._sampler
-        )
+        `finops.view.CostSource`, for reports that weigh use: the usage basis, findings).
+        Safe from any thread; raises `NotPricedError` before the first pass, which alone knows
+        the AcceleratorClasses' prices."""
+        with self._lock:
+            if self.last_view is None:
+                raise NotPricedError("the cost loop has not read the cluster yet")
+            return self.tracker.view(
+                self._clock().timestamp(), self._classes, self._imported,
+                sampler=self._sampler,
+            )
 
     def stop(self) -> None:
         """A last note of what is open, so a restart knows it was held until now (nothing,
         if no pass ever read the cluster: what is open is not known to have stopped)."""
-        if self.last_view is not None:
-            self.tracker.advance(self._held, self._clock().timestamp(), final=True)
+        with self._lock:
+            if self.last_view is not None:
+                self.tracker.advance(self._held, self._clock().timestamp(), final=True)
 
     async def run(self, stop: asyncio.Event, period_seconds: float = 10.0) -> None:
         """Until `stop`, once the watches have listed: a pass on every change and every

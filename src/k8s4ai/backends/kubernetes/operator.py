@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,10 @@ from k8s4ai.finops import pricing
 from k8s4ai.scheduler.admission import policies
 
 SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+Serve = Callable[[costs.CostLoop], contextlib.AbstractContextManager[object]]
+"""What serves the cost loop's reports while the operator runs (the cli layer passes the
+HTTP app: backends do not know the server)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +72,12 @@ def server_of(api: kr8s.asyncio.Api) -> str:
     return str(api.auth.server)
 
 
-async def run(api: kr8s.asyncio.Api, settings: Settings, stop: asyncio.Event) -> None:
+async def run(
+    api: kr8s.asyncio.Api, settings: Settings, stop: asyncio.Event, serve: Serve | None = None
+) -> None:
     """Until `stop`: renew or contend for the Lease, keep the cost ledger, and schedule and
-    write Budget status while holding the Lease."""
+    write Budget status while holding the Lease; `serve(ledger)` is entered once the ledger
+    exists and left when the loops have stopped (every replica serves its own ledger)."""
     elector = leader.Elector(api, settings.identity or default_identity(), settings.lease)
     loop = controller.Controller(api, leading=elector.leading, policy=settings.policy)
     with contextlib.ExitStack() as stack:
@@ -86,6 +94,8 @@ async def run(api: kr8s.asyncio.Api, settings: Settings, stop: asyncio.Event) ->
             imported=settings.prices,
             sampler=sampler,
         )
+        if serve is not None:
+            stack.enter_context(serve(ledger))
         await _run(elector, loop, ledger, settings, stop)
 
 

@@ -11,10 +11,17 @@ Rates (`Rates`; per job unless said otherwise), and where they come from:
   for Philly's failures caused by memory (Jeon et al., ATC'19, Table 2 lists CPU/GPU OOM
   among the top failure reasons).
 - Crashes: 4 % of training jobs crash once at a uniform point of their run. Half are
-  transient (exit 137 or 143: killed by a signal, gone on restart); half are bugs that crash
-  at the same point every time, 80 % of them with an exit code 1–127 and 20 % with a
-  signal code (139 segfault, 134 abort), which an exit-code rule cannot tell from a
-  transient kill.
+  transient (exit 137 or 143: killed by a signal from outside, gone on restart); half are
+  bugs that crash at the same point every time, 80 % of them with an exit code 1–127 and
+  20 % by a signal the program raises itself (139 SIGSEGV, 134 SIGABRT). These shares are
+  assumptions: Jeon et al. (ATC'19) find most Philly failures are user and program errors,
+  but no public trace splits them by exit code.
+- Bad hardware shows as a signal too: half of a flaky node's failures (an assumption) kill
+  its jobs with a signal their own process raised (135 SIGBUS — how Linux delivers an
+  uncorrectable memory error, `BUS_MCEERR_AR` in `man 2 sigaction` — 139 SIGSEGV or 134
+  SIGABRT, equally likely) and no hardware event; the other half are GPU errors the platform
+  reports. Over a month that makes bugs most of the self-raised-signal crashes and hardware
+  some, so a rule that tells them apart is tested both ways.
 - Claims: 10 % of training jobs mount a claim; 5 % of those name a StorageClass that does
   not exist, 5 % are pinned to a zone their class does not serve, 5 % ask for more than
   their class has left.
@@ -47,6 +54,7 @@ HOUR = 3600.0
 NODE_MEMORY_MIB = 1024 * 1024.0
 MEMORY_PER_GPU_MIB = 16 * 1024.0
 ZONES = ("zone-a", "zone-b")
+HARDWARE_SIGNALS = (135, 139, 134)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,8 @@ class Rates:
     """Per claim and per kind (missing class, zone conflict, capacity)."""
     flaky_every_days: float = 7.0
     flaky_failure_hours: float = 3.0
+    flaky_signal_share: float = 0.5
+    """Share of a flaky node's failures that kill its jobs by a self-raised signal."""
     node_mtbf_hours: float = 6334.0
     node_loss_every_days: float = 5.0
     node_loss_hours: float = 12.0
@@ -200,7 +210,11 @@ def _flaky(
         fails = _poisson(rng, rates.flaky_failure_hours * HOUR, onset, horizon)
         _at(world, onset, functools.partial(_turn_flaky, world, name))
         for at in fails:
-            _at(world, at, functools.partial(world.fail_node, name, "GPUError"))
+            if rng.random() < rates.flaky_signal_share:
+                code = int(rng.choice(HARDWARE_SIGNALS))
+                _at(world, at, functools.partial(world.crash_node, name, code))
+            else:
+                _at(world, at, functools.partial(world.fail_node, name, "GPUError"))
 
 
 def _turn_flaky(world: incident_world.SimWorld, name: str) -> None:

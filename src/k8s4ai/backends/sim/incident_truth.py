@@ -23,6 +23,8 @@ class Truth:
     crash_code: int = 1
     crash_permanent: bool = False
     crashed: bool = False
+    last_cause: str | None = None
+    """Why it last failed, truly: "oom", "bug", "transient" or "hardware"."""
     checkpoint_every: float = 1800.0
     idle_after: float | None = None
     """Notebooks: when the user stops using it (absolute time, set at first start)."""

@@ -26,6 +26,15 @@ KEEP_FINISHED = 12 * 3600.0
 """Finished jobs stay visible this long, so a fix's verification can see them succeed."""
 ABANDON_FAILED = 24 * 3600.0
 """A job still Failed this long after it failed is deleted by its owner."""
+INCIDENT_KINDS = {
+    ("oom", "OOMKilled"): "oom",
+    ("transient", "Error"): "crash",
+    ("bug", "Error"): "crash-permanent",
+    ("hardware", "Error"): "hardware-signal",
+    ("hardware", "GPUError"): "hardware",
+    ("hardware", "NodeLost"): "hardware",
+}
+"""The incident a failure opens, by (true cause, reported reason)."""
 
 
 class SimWorld:
@@ -224,19 +233,22 @@ class SimWorld:
             )
             self.kernel.at(t.idle_after + t.away_for, lambda k: self._close_notebook(ref))
         self.jobs[job.ref] = replace(job, phase="Running", nodes=nodes, started_at=now)
-        ends: list[tuple[float, str, str | None, int | None]] = [
-            (t.work - job.progress, "Succeeded", None, None)
+        ends: list[tuple[float, str, str | None, int | None, str | None]] = [
+            (t.work - job.progress, "Succeeded", None, None, None)
         ]
         if job.memory_mib < t.need_mib and job.progress < t.oom_at:
-            ends.append((t.oom_at - job.progress, "Failed", "OOMKilled", 137))
+            ends.append((t.oom_at - job.progress, "Failed", "OOMKilled", 137, "oom"))
         crash = t.crash_at
         if crash is not None and job.progress < crash and (t.crash_permanent or not t.crashed):
-            ends.append((crash - job.progress, "Failed", "Error", t.crash_code))
-        after, phase, reason, code = min(ends, key=lambda e: e[0])
+            cause = "bug" if t.crash_permanent else "transient"
+            ends.append((crash - job.progress, "Failed", "Error", t.crash_code, cause))
+        after, phase, reason, code, why = min(ends, key=lambda e: e[0])
         if math.isfinite(after):
             ref = job.ref
             t.handles.append(
-                self.kernel.after(after, lambda k: self._end(ref, phase, reason, code, None))
+                self.kernel.after(
+                    after, lambda k: self._end(ref, phase, reason, code, None, why)
+                )
             )
         self.recover(job.ref, ("idle-notebook", "crash-permanent", "drift"), exclude=True)
         if claim is not None:
@@ -300,8 +312,16 @@ class SimWorld:
                 self.volumes[claim.ref] = replace(claim, attached_node=None)
 
     def _end(
-        self, ref: state.Ref, phase: str, reason: str | None, code: int | None, node: str | None
+        self,
+        ref: state.Ref,
+        phase: str,
+        reason: str | None,
+        code: int | None,
+        node: str | None,
+        cause: str | None = None,
     ) -> None:
+        """`cause` is the true one ("oom", "bug", "transient", "hardware"), kept in `Truth`
+        for the benchmark's judge; the job's record says only what a runtime would."""
         job = self._current(self.jobs[ref])
         t = self.truth[ref]
         self._stop(job)
@@ -312,13 +332,14 @@ class SimWorld:
             if job.workload == "training" and not ref.name.endswith("-retrain"):
                 self._finished.append((now, ref))
         else:
-            if reason == "Error":
-                t.crashed = True
+            t.crashed = t.crashed or cause == "transient"
+            t.last_cause = cause
             peak = job.memory_mib if reason == "OOMKilled" else job.peak_memory_mib
             self.jobs[ref] = replace(
                 job,
                 phase="Failed",
                 nodes=(),
+                failed_on=job.nodes,
                 reason=reason,
                 exit_code=code,
                 failed_at=now,
@@ -326,18 +347,24 @@ class SimWorld:
             )
             for name in job.nodes if node is None else (node,):
                 self.events.append(
-                    state.Event(now, ref, reason or "Failed", f"exit code {code}", name)
+                    state.Event(
+                        now, ref, reason or "Failed", f"exit code {code}", name, exit_code=code
+                    )
                 )
-            kind = {"OOMKilled": "oom", "Error": "crash"}.get(reason or "", "hardware")
-            if kind == "crash" and t.crash_permanent:
-                kind = "crash-permanent"
-            self.open(incident_truth.Incident(kind, ref, now))
+            self.open(incident_truth.Incident(INCIDENT_KINDS[cause or "", reason or ""], ref, now))
         self.schedule()
 
     def fail_node(self, name: str, reason: str) -> None:
         """Every job running on the node fails with a platform reason."""
         for job in [j for j in self.jobs.values() if j.phase == "Running" and name in j.nodes]:
-            self._end(job.ref, "Failed", reason, None, name)
+            self._end(job.ref, "Failed", reason, None, name, "hardware")
+
+    def crash_node(self, name: str, exit_code: int) -> None:
+        """Bad hardware the platform does not see: every job running on the node dies by a
+        signal its own process raised (a memory error delivered as SIGBUS, a corrupted value
+        that segfaults), with no hardware event."""
+        for job in [j for j in self.jobs.values() if j.phase == "Running" and name in j.nodes]:
+            self._end(job.ref, "Failed", "Error", exit_code, None, "hardware")
 
     def sample(self) -> None:
         """Once per tick: notebook utilisation, idle GPU-seconds and the services."""

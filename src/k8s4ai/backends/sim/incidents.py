@@ -6,11 +6,15 @@ The human baseline is generous to the human: they apply exactly the fix the rule
 on silent waste — idle notebooks and over-provisioned replicas raise no alert, so nobody
 looks (notebooks end when their user comes back; replicas stay).
 
-An action is wrong when its rule's verification failed (the job failed again, the claim did
-not bind, latency broke the target) or when, at the moment it was applied, the object it
-was about had no fault in the simulator's ground truth (a healthy node cordoned, a busy
-notebook suspended, a service that was not over-provisioned scaled down). Healthy jobs
-moved off a correctly cordoned node are collateral, counted apart.
+Each applied action is judged against the simulator's ground truth at the moment it is
+applied. It is *wrong* — it should not have been taken — when the object it is about had no
+fault (a healthy node cordoned, a busy notebook suspended, a service that was not
+over-provisioned scaled down) or when its kind of fix cannot help with the true cause of the
+fault (`CURES`: a restart of a job that died of a deterministic bug; a memory raise for a
+failure that was not memory). An action of the right kind whose verification then failed is
+an *insufficient step* (an OOM bump below the true need, a restart that landed on the same
+bad node), counted in its own row with how many a later action on the same object fixed.
+Healthy jobs moved off a correctly cordoned node are collateral, counted apart.
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ HUMAN_DELAYS: Mapping[str, float] = {
     "model-drift": 24 * HOUR,
 }
 MODES = ("auto", "human")
+CURES: Mapping[str, frozenset[str]] = {
+    "oom-killed": frozenset({"oom"}),
+    "failed-job": frozenset({"transient", "hardware"}),
+}
+"""The true causes (`incident_truth.Truth.last_cause`) each job rule's fix can help with."""
 
 
 class Human:
@@ -93,6 +102,19 @@ def faulty(world: incident_world.SimWorld, rule: str, subject: state.Ref) -> boo
     return False
 
 
+def misjudged(world: incident_world.SimWorld, proposal: engine.Proposal) -> str | None:
+    """Why the action should not be taken ("healthy" or "wrong-kind"), or None when it is
+    the right kind of fix for a real fault."""
+    rule, subject = proposal.plan.finding.rule, proposal.plan.finding.subject
+    if not faulty(world, rule, subject):
+        return "healthy"
+    cures = CURES.get(rule)
+    truth = world.truth.get(subject)
+    if cures is not None and truth is not None and truth.last_cause not in cures:
+        return "wrong-kind"
+    return None
+
+
 def run(
     jobs: Sequence[incident_faults.Job],
     nodes: int,
@@ -105,13 +127,14 @@ def run(
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
     world = incident_faults.build(jobs, nodes, days, seed, rates or incident_faults.Rates())
-    healthy: list[str] = []
+    wrong: dict[str, str] = {}
     collateral = [0]
 
     def judge(proposal: engine.Proposal) -> None:
+        verdict = misjudged(world, proposal)
+        if verdict is not None:
+            wrong[proposal.id] = verdict
         subject = proposal.plan.finding.subject
-        if not faulty(world, proposal.plan.finding.rule, subject):
-            healthy.append(proposal.id)
         moved = {c.ref for c in proposal.plan.changes if c.ref.kind == state.JOB}
         collateral[0] += len(moved) if subject.kind == state.NODE else 0
 
@@ -126,13 +149,13 @@ def run(
     )
     human = Human(loop, HUMAN_DELAYS) if mode == "human" else None
     drive(world, loop, days * 86400.0, human)
-    return _metrics(world, loop, healthy, collateral[0], mode)
+    return _metrics(world, loop, wrong, collateral[0], mode)
 
 
 def _metrics(
     world: incident_world.SimWorld,
     loop: engine.Engine,
-    healthy: list[str],
+    wrong_by_id: Mapping[str, str],
     collateral: int,
     mode: str,
 ) -> dict[str, Any]:
@@ -148,14 +171,30 @@ def _metrics(
             "mean_hours": round(statistics.fmean(hours), 3) if hours else None,
             "median_hours": round(statistics.median(hours), 3) if hours else None,
         }
-    applied = [p for p in loop.proposals.values() if p.applied_at is not None]
+    applied = sorted(
+        (p for p in loop.proposals.values() if p.applied_at is not None),
+        key=lambda p: p.applied_at or 0.0,
+    )
     status = Counter(p.status.value for p in applied)
     failed = {p.id for p in applied if p.status is engine.Status.FAILED}
-    wrong = failed | set(healthy)
+    wrong = set(wrong_by_id)
+    short = failed - wrong
+    fixed_later = {
+        p.id
+        for i, p in enumerate(applied)
+        if p.id in short
+        and any(
+            q.status is engine.Status.WORKED and q.plan.finding.key == p.plan.finding.key
+            for q in applied[i + 1 :]
+        )
+    }
     by_rule: dict[str, dict[str, int]] = defaultdict(lambda: Counter())
     for p in applied:
-        by_rule[p.plan.finding.rule]["applied"] += 1
-        by_rule[p.plan.finding.rule]["wrong"] += p.id in wrong
+        counts = by_rule[p.plan.finding.rule]
+        counts["applied"] += 1
+        counts["wrong"] += p.id in wrong
+        counts["insufficient"] += p.id in short
+        counts["verify_failed"] += p.id in failed
     services = {
         ref.name: {
             "breach_share": round(s.breaches / max(s.samples, 1), 4),
@@ -180,8 +219,11 @@ def _metrics(
             "by_actor": dict(Counter(p.approver or "" for p in applied)),
             "status": dict(status),
             "wrong": len(wrong),
-            "wrong_verify_failed": len(failed),
-            "wrong_healthy_subject": len(set(healthy)),
+            "wrong_healthy_subject": sum(v == "healthy" for v in wrong_by_id.values()),
+            "wrong_kind_of_fix": sum(v == "wrong-kind" for v in wrong_by_id.values()),
+            "insufficient": len(short),
+            "insufficient_fixed_later": len(fixed_later),
+            "verify_failed": len(failed),
             "collateral_jobs_moved": collateral,
             "by_rule": {k: dict(v) for k, v in sorted(by_rule.items())},
         },

@@ -5,7 +5,10 @@ Anchor: Kubernetes node-problem-detector with a drain (draino, Karpenter's node 
 which acts on one node condition and evicts pods that then restart from scratch. We count
 hardware failures of different jobs on the node over a window (one bad job does not condemn
 a node, and one outage that kills all its jobs at once counts once), cordon it, and restart
-its running gangs from their checkpoints elsewhere.
+its running gangs from their checkpoints elsewhere. Bad hardware often shows only as jobs
+dying of a signal they raised themselves (SIGBUS on a memory error, SIGSEGV, SIGABRT), so
+those failures count too — but only on a node that also had a hardware event in the window:
+bugs crash that way far more often, and three unrelated bugs can meet on a busy node.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from k8s4ai.remediation import finding, plan, rule, state
+from k8s4ai.remediation.rules import signals
 
 HARDWARE = frozenset({"GPUError", "NodeLost"})
 EPISODE = 60.0
@@ -37,11 +41,17 @@ class FaultyNode:
 
     def detect(self, now: state.State) -> Iterator[rule.Detection]:
         seen: dict[str, list[state.Event]] = defaultdict(list)
+        crashes: dict[str, list[state.Event]] = defaultdict(list)
         for event in now.events:
-            if event.reason in HARDWARE and event.node and event.time >= now.time - self.window:
+            if not event.node or event.time < now.time - self.window:
+                continue
+            if event.reason in HARDWARE:
                 seen[event.node].append(event)
-        for name, events in sorted(seen.items()):
+            elif signals.cause(event.exit_code, event.reason) is signals.Cause.SELF_SIGNAL:
+                crashes[event.node].append(event)
+        for name, hardware in sorted(seen.items()):
             node = now.node(name)
+            events = hardware + crashes.get(name, [])
             jobs = {e.ref for e in events}
             count = episodes(events)
             if node is None or node.unschedulable or count < self.failures:
@@ -56,11 +66,13 @@ class FaultyNode:
                 self.name,
                 node.ref,
                 finding.Severity.CRITICAL,
-                f"node {name} had {count} hardware failures of {len(jobs)} jobs in "
-                f"{self.window / 3600:g} h; cordon it and move its {len(running)} running "
-                "gangs from their checkpoints.",
+                f"node {name} had {count} failures of {len(jobs)} jobs in "
+                f"{self.window / 3600:g} h, {len(hardware)} with a hardware event; cordon it "
+                f"and move its {len(running)} running gangs from their checkpoints.",
                 (
                     ("failure episodes", str(count)),
+                    ("hardware events", str(len(hardware))),
+                    ("self-raised signal crashes", str(len(events) - len(hardware))),
                     ("jobs failed", ", ".join(sorted(r.name for r in jobs))),
                     ("running gangs", ", ".join(j.ref.name for j in running) or "none"),
                 ),

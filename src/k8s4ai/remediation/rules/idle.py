@@ -28,14 +28,17 @@ class IdleReplicas:
     settle: float = 600.0
     verify_within: float = 3600.0
 
-    def needed(self, service: state.Service) -> int:
+    def needed(self, service: state.Service) -> int | None:
+        """Replicas the peak load needs, or None when load or capacity was not measured."""
+        if service.load_rps is None or not service.capacity_rps:
+            return None
         busy = math.ceil(service.load_rps / (service.capacity_rps * self.headroom))
         return max(service.min_replicas, busy)
 
     def detect(self, now: state.State) -> Iterator[rule.Detection]:
         for svc in now.services.values():
             need = self.needed(svc)
-            if need >= svc.replicas or svc.latency_ms > svc.latency_target_ms:
+            if need is None or need >= svc.replicas or not _within_target(svc):
                 continue
             freed = (svc.replicas - need) * svc.gpus_per_replica
             found = finding.Finding(
@@ -62,11 +65,20 @@ class IdleReplicas:
 
     def verify(self, done: plan.Plan, applied_at: float, now: state.State) -> rule.Verdict:
         svc = now.services.get(done.finding.subject)
-        if svc is None or svc.latency_ms > svc.latency_target_ms:
+        if svc is None or (svc.latency_ms is not None and not _within_target(svc)):
             return rule.Verdict.FAILED
+        if svc.latency_ms is None:
+            return rule.Verdict.PENDING
         if now.time - applied_at < self.settle:
             return rule.Verdict.PENDING
         return rule.Verdict.WORKED
+
+
+def _within_target(svc: state.Service) -> bool:
+    """Latency measured and within a known target; anything unmeasured is not "within"."""
+    if svc.latency_ms is None or svc.latency_target_ms is None:
+        return False
+    return svc.latency_ms <= svc.latency_target_ms
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,12 @@ class OOMKilled:
             evidence = (
                 ("reason", "OOMKilled"),
                 ("memory request", f"{job.memory_mib:g}Mi"),
-                ("observed peak", f"{job.peak_memory_mib or 0:g}Mi"),
+                (
+                    "observed peak",
+                    "not measured"
+                    if job.peak_memory_mib is None
+                    else f"{job.peak_memory_mib:g}Mi",
+                ),
                 ("largest node", f"{cap:g}Mi"),
             )
             if target <= job.memory_mib:

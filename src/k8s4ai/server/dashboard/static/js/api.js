@@ -86,23 +86,70 @@ export function allocation(params) {
   return getJSON(`/api/v1/allocation?${new URLSearchParams(params)}`);
 }
 
-// /metrics needs no token; read as text and parsed by prom.js.
-export async function metricsText() {
-  const response = await fetch('/metrics');
-  if (!response.ok) throw new ApiError(response.status, `/metrics answered ${response.status}`);
-  return response.text();
+// The cluster at a glance (GPUs per class, jobs per phase, queue backlogs), computed by the
+// server once per change: see src/k8s4ai/server/summary.py for each definition.
+export function summary() {
+  return getJSON('/api/v1/summary');
 }
 
-const recentReports = new Map();
+// Per node: GPU groups, place in the topology, fence, and who holds what. All nodes, or the
+// ones named.
+export function occupancy(nodes) {
+  const params = new URLSearchParams();
+  for (const name of nodes || []) params.append('node', name);
+  const query = params.toString();
+  return getJSON(`/api/v1/occupancy${query ? `?${query}` : ''}`);
+}
 
-// A cost report prices the whole ledger, so live redraws reuse one younger than `ttlMs`
-// instead of asking again on every watch event.
+// One page of a list: `fieldSelector`, `labelSelector`, `limit` and `continue` as the
+// Kubernetes list API takes them.
+export function page(plural, { namespace, ...params } = {}) {
+  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== ''));
+  return getJSON(`${collection(plural, namespace)}?${query}`);
+}
+
+// Checkpoint storage per policy and job, and the ledger's volumes (null without a cost source).
+export function storage() {
+  return getJSON('/api/v1/storage');
+}
+
+// FinOps findings over the last week (ask only when /api/v1/cost says a source exists).
+export function findings() {
+  return getJSON('/api/v1/findings');
+}
+
+// Cost rate and month to date, or `configured: false` when the server has no cost source
+// and `up: false` when the source failed (503).
+export async function costSummary() {
+  try {
+    const body = await getJSON('/api/v1/cost');
+    if (!body.configured) return { configured: false };
+    return {
+      configured: true, up: true, rate: body.hourly.total, allocated: body.hourly.allocated,
+      idle: body.hourly.idle, month: body.monthToDate.total,
+      storageMonth: body.monthToDate.byResource.storage, gpus: body.gpus,
+    };
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 503) return { configured: true, up: false, problem: err.message };
+    throw err;
+  }
+}
+
+const recent = new Map();
+
+// Answers priced from the whole cost ledger (reports, the cost rate, findings): on a living
+// cluster every write makes the server build a new cost view, so live redraws reuse an answer
+// younger than `ttlMs` instead of asking again on every watch event. A view opened anew asks
+// afresh (`fresh`).
+export function reused(key, ttlMs, load, fresh = false) {
+  const hit = recent.get(key);
+  if (!fresh && hit && Date.now() - hit.at < ttlMs) return hit.answer;
+  const answer = load();
+  recent.set(key, { at: Date.now(), answer });
+  answer.catch(() => recent.delete(key));
+  return answer;
+}
+
 export function allocationCached(params, ttlMs) {
-  const key = new URLSearchParams(params).toString();
-  const hit = recentReports.get(key);
-  if (hit && Date.now() - hit.at < ttlMs) return hit.report;
-  const report = allocation(params);
-  recentReports.set(key, { at: Date.now(), report });
-  report.catch(() => recentReports.delete(key));
-  return report;
+  return reused(`allocation?${new URLSearchParams(params)}`, ttlMs, () => allocation(params));
 }

@@ -4,7 +4,6 @@
 import * as api from './api.js';
 import { h, section } from './dom.js';
 import * as live from './live.js';
-import * as prom from './prom.js';
 import * as cluster from './views/cluster.js';
 import * as cost from './views/cost.js';
 import * as inference from './views/inference.js';
@@ -13,8 +12,9 @@ import * as jobs from './views/jobs.js';
 import * as overview from './views/overview.js';
 import * as queue from './views/queue.js';
 import * as queues from './views/queues.js';
+import * as storage from './views/storage.js';
 
-const VIEWS = { overview, cluster, queues, queue, jobs, job, inference, cost };
+const VIEWS = { overview, cluster, queues, queue, jobs, job, inference, storage, cost };
 const NAV_OF = { queue: 'queues', job: 'jobs' };
 const ROUTES = [
   [/^\/?$/, 'overview', []],
@@ -25,6 +25,7 @@ const ROUTES = [
   [/^\/jobs$/, 'jobs', []],
   [/^\/jobs\/([^/]+)\/([^/]+)$/, 'job', ['namespace', 'name']],
   [/^\/inference$/, 'inference', []],
+  [/^\/storage$/, 'storage', []],
   [/^\/cost$/, 'cost', []],
 ];
 const REDRAW_MS = 500;
@@ -44,12 +45,24 @@ export function route() {
   return { name: 'notfound', path, params: {}, query };
 }
 
-// What one drawing of a view reads: lists are fetched once per drawing, and the
-// resourceVersion of each is kept so the watch streams start where the data ends.
-function context(current) {
-  const lists = new Map();
+// What one drawing of a view reads: each call is made once per drawing, and the
+// resourceVersion of each answer is kept so the watch streams start where the data ends.
+const COST_REDRAW_MS = 10000;
+
+function context(current, fresh) {
+  const calls = new Map();
   const versions = new Map();
-  let costs = null;
+  const seen = (plurals, body) => {
+    const rv = Number(body.metadata?.resourceVersion);
+    for (const plural of plurals) {
+      if (!versions.has(plural) || rv < versions.get(plural)) versions.set(plural, rv);
+    }
+    return body;
+  };
+  const once = (key, load) => {
+    if (!calls.has(key)) calls.set(key, load());
+    return calls.get(key);
+  };
   return {
     route: current,
     params: current.params,
@@ -57,20 +70,33 @@ function context(current) {
     now: Date.now(),
     versions,
     list(plural, namespace) {
-      const key = `${plural}|${namespace || ''}`;
-      if (!lists.has(key)) {
-        lists.set(key, api.list(plural, namespace).then((body) => {
-          const rv = Number(body.metadata?.resourceVersion);
-          if (!versions.has(plural) || rv < versions.get(plural)) versions.set(plural, rv);
-          return body.items;
-        }));
-      }
-      return lists.get(key);
+      return once(`list|${plural}|${namespace || ''}`,
+        () => api.list(plural, namespace).then((body) => seen([plural], body).items));
+    },
+    page(plural, params) {
+      return once(`page|${plural}|${JSON.stringify(params || {})}`,
+        () => api.page(plural, params).then((body) => seen([plural], body)));
+    },
+    summary() {
+      return once('summary', () => api.summary()
+        .then((body) => seen(['gangschedulinggroups', 'nodes', 'queues'], body)));
+    },
+    occupancy(nodes) {
+      return once(`occupancy|${(nodes || []).join(',')}`, () => api.occupancy(nodes)
+        .then((body) => seen(['gangschedulinggroups', 'nodes'], body)));
     },
     get: api.get,
     costs() {
-      costs ??= api.metricsText().then((text) => prom.costRates(prom.parse(text)));
-      return costs;
+      return once('costs', () => api.reused('cost', COST_REDRAW_MS, api.costSummary, fresh));
+    },
+    storage() {
+      return once('storage', () => api.reused('storage', COST_REDRAW_MS, api.storage, fresh)
+        .then((body) => seen(['checkpointpolicies', 'gangschedulinggroups'], body)));
+    },
+    // Findings, or null when the server has no cost source (or it failed).
+    findings() {
+      return once('findings', () => this.costs().then((costs) => (costs.configured && costs.up
+        ? api.reused('findings', COST_REDRAW_MS, api.findings, fresh) : null)));
     },
   };
 }
@@ -89,7 +115,7 @@ async function render(reason) {
   const view = VIEWS[current.name] || notFound;
   const navigated = reason === 'navigate' && current.path !== shownPath;
   markNav(NAV_OF[current.name] || current.name);
-  const ctx = context(current);
+  const ctx = context(current, navigated);
   let element;
   try {
     element = await view.render(ctx);

@@ -89,8 +89,9 @@ export function formatTime(iso) {
   return Number.isNaN(when.getTime()) ? iso : when.toLocaleString('en-GB', { hour12: false });
 }
 
+// A link to a job's page, from the gang object or its `namespace/name`.
 export function jobLink(gang) {
-  const key = `${gang.metadata.namespace}/${gang.metadata.name}`;
+  const key = typeof gang === 'string' ? gang : `${gang.metadata.namespace}/${gang.metadata.name}`;
   return h('a', { 'data-job': key, href: `#/jobs/${key}` }, key);
 }
 

@@ -1,5 +1,6 @@
-// What the views derive from API objects: who holds which GPUs, how long a job waits.
-// Each definition is written once here, so every view (and its tests) counts alike.
+// What the views derive from API objects in the page: a job's GPUs and placements, how long
+// it waits, how its node's GPU slots fill. Cluster-wide figures (GPUs allocated, backlogs,
+// who holds each node) are the server's: /api/v1/summary and /api/v1/occupancy.
 
 export const HOLDING = ['Admitted', 'Running'];
 // Phases in which a gang holds the nodes its status.assignments name (as admission says).
@@ -14,10 +15,6 @@ export function key(obj) {
 
 export function byName(items) {
   return new Map(items.map((item) => [item.metadata.name, item]));
-}
-
-export function nodeGpus(node) {
-  return (node.spec.gpus || []).reduce((total, group) => total + group.count, 0);
 }
 
 // GPUs one pod holds, as admission charges it: whole GPUs, a fraction, or a MIG instance
@@ -62,39 +59,6 @@ export function placements(gang, classes) {
     }
   }
   return found;
-}
-
-// GPUs held per accelerator class: the sum over holding gangs' placements.
-export function heldByClass(gangs, classes) {
-  const held = new Map();
-  for (const gang of gangs) {
-    for (const p of placements(gang, classes)) {
-      held.set(p.cls || '(any)', (held.get(p.cls || '(any)') || 0) + p.gpus);
-    }
-  }
-  return held;
-}
-
-export function capacityByClass(nodes) {
-  const capacity = new Map();
-  for (const node of nodes) {
-    for (const group of node.spec.gpus || []) {
-      capacity.set(group.acceleratorClass, (capacity.get(group.acceleratorClass) || 0) + group.count);
-    }
-  }
-  return capacity;
-}
-
-// Node name → [{job, gang, podSet, pods, gpus, share}], in job order.
-export function holdersByNode(gangs, classes) {
-  const holders = new Map();
-  for (const gang of [...gangs].sort((a, b) => key(a).localeCompare(key(b)))) {
-    for (const p of placements(gang, classes)) {
-      if (!holders.has(p.node)) holders.set(p.node, []);
-      holders.get(p.node).push({ job: key(gang), gang, ...p });
-    }
-  }
-  return holders;
 }
 
 // The API says which nodes a job holds, not which GPU devices: the dashboard fills a node's
@@ -166,10 +130,4 @@ export function waitSeconds(gang, now) {
 export function gangGpus(gang, classes) {
   return gang.spec.podSets.reduce(
     (total, ps) => total + (ps.count || 1) * podShare(ps.resources || {}, classes), 0);
-}
-
-export function fenced(node) {
-  if (node.spec.unschedulable) return 'cordoned';
-  const taint = (node.spec.taints || []).find((t) => ['NoSchedule', 'NoExecute'].includes(t.effect || 'NoSchedule'));
-  return taint ? `tainted ${taint.key}=${taint.value || ''}:${taint.effect || 'NoSchedule'}` : null;
 }

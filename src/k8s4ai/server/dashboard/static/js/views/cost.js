@@ -1,9 +1,10 @@
 // Cost: /api/v1/allocation over a window, aggregated by a label chosen here, with the idle
 // line, as a table and a bar chart. The choice lives in the address (`#/cost?by=team&window=7d`)
-// so a view can be linked. Reads /metrics (is there a cost source?) and /api/v1/allocation.
+// so a view can be linked. Reads /api/v1/cost (rate; 404 if no cost source) and /api/v1/allocation.
 
 import * as api from '../api.js';
 import { barChart } from '../chart.js';
+import { findingsPanel } from './overview.js';
 import {
   emptyRow, formatMoney, h, metric, notAvailable, panel, section, table,
 } from '../dom.js';
@@ -29,9 +30,9 @@ export async function render(ctx) {
       + 'without a cost source (ledger and prices), so /api/v1/allocation has nothing to report; '
       + '`k8s4ai up` runs one.'));
   }
-  const body = await api.allocationCached({
+  const [body, findings] = await Promise.all([api.allocationCached({
     window: period, aggregate: by, includeIdle: 'true', accumulate: 'true',
-  }, 5000);
+  }, 5000), ctx.findings()]);
   const lines = Object.values(body.data[0] || {}).sort((a, b) => b.totalCost - a.totalCost);
   const total = lines.reduce((t, l) => t + l.totalCost, 0);
   const idle = lines.find((l) => l.name === IDLE)?.totalCost ?? 0;
@@ -42,14 +43,13 @@ export async function render(ctx) {
       metric('cost-total', 'Total', total, formatMoney(total), 'Sum of totalCost over every line, idle included'),
       metric('cost-idle', 'Idle', idle, formatMoney(idle), 'The __idle__ line: what existed and nobody held'),
       metric('cost-rate', 'Cost rate', costs.rate, `${formatMoney(costs.rate)}/h`,
-        'Sum of k8s4ai_allocation_hourly_cost_dollars and k8s4ai_idle_hourly_cost_dollars on /metrics')),
+        'Cost per hour of everything that exists, held or idle (/api/v1/cost hourly.total)')),
     lines.length ? panel(`By ${by}`, barChart(`Cost by ${by}, ${label(period)}`, bars(lines))) : null,
     panel('Lines', table(['Name', ...FIELDS.map(([, name]) => name), 'Total', 'Share'],
       lines.length ? lines.slice(0, MAX_ROWS).map((l) => row(l, total))
         : [emptyRow(FIELDS.length + 3, 'No cost in this period.')],
       lines.length > MAX_ROWS ? `The ${MAX_ROWS} most expensive of ${lines.length} lines` : null)),
-    notAvailable('Findings', 'idle and over-provisioning findings come from `k8s4ai cost`; the '
-      + 'HTTP API does not serve them yet.'));
+    findingsPanel(findings));
 }
 
 function row(line, total) {

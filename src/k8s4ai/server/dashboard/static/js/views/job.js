@@ -1,7 +1,8 @@
 // One job (gang): its pod sets and where they run, down to GPU slots; phase, conditions,
-// restarts, checkpoints, cost so far and a timeline of its Events. Reads the gang, its
-// namespace's Events, nodes, gangs (to fill the same GPU slots as the cluster view),
-// accelerator classes, and /api/v1/allocation by namespace and job when a cost source exists.
+// restarts, checkpoints, cost so far and a timeline of its Events. Reads the gang, its Events
+// (by field selector), /api/v1/occupancy of the nodes it holds (to fill the same GPU slots as
+// the cluster view), accelerator classes, and /api/v1/allocation by namespace and job when
+// /api/v1/cost says a cost source exists.
 
 import * as api from '../api.js';
 import {
@@ -9,6 +10,7 @@ import {
   phaseBadge, queueLink, section, table,
 } from '../dom.js';
 import * as model from '../model.js';
+import { slotsOf } from './cluster.js';
 import { conditionsPanel } from './queue.js';
 
 export const watches = ['gangschedulinggroups', 'events'];
@@ -26,14 +28,20 @@ export async function render(ctx) {
     }
     throw err;
   }
-  const [events, nodes, gangs, classes, costs] = await Promise.all([
-    ctx.list('events', namespace), ctx.list('nodes'), ctx.list('gangschedulinggroups'),
-    ctx.list('acceleratorclasses'), ctx.costs(),
+  // Which nodes it holds does not depend on the classes (only how much of each GPU does), so
+  // every call starts at once.
+  const held = [...new Set(model.placements(gang, new Map()).map((p) => p.node))];
+  const [classes, events, occupancy, cost] = await Promise.all([
+    ctx.list('acceleratorclasses'),
+    ctx.page('events', {
+      namespace, fieldSelector: `spec.involvedObject.kind=GangSchedulingGroup,spec.involvedObject.name=${name}`,
+    }),
+    held.length ? ctx.occupancy(held) : { nodes: [] },
+    ctx.costs().then((costs) => (costs.configured && costs.up ? costMetric(gang, ctx.now) : null)),
   ]);
   const classMap = model.byName(classes);
   const status = gang.status || {};
-  const mine = events.filter((e) => e.spec.involvedObject.kind === 'GangSchedulingGroup'
-    && e.spec.involvedObject.name === name);
+  const mine = events.items;
 
   return section('job', title,
     h('p', {}, phaseBadge(model.phase(gang)), ' in queue ', queueLink(gang.spec.queue),
@@ -42,30 +50,31 @@ export async function render(ctx) {
       metric('job-gpus', 'GPUs', model.gangGpus(gang, classMap), null,
         'Sum over pod sets of count × GPUs per pod (a MIG instance as compute slices / 7)'),
       metric('job-restarts', 'Restarts', status.restarts ?? 0, null, 'status.restarts'),
-      await costMetric(gang, costs, ctx.now)),
+      cost),
     summaryPanel(gang),
     podSetsPanel(gang, classMap),
-    placementPanel(gang, nodes, gangs, classMap),
+    placementPanel(gang, occupancy.nodes, classMap),
     conditionsPanel(gang),
     eventsPanel(mine),
     notAvailable('Progress', 'training steps and throughput are not reported to the API yet.'));
 }
 
-async function costMetric(gang, costs, now) {
-  if (!costs.configured || !costs.up) return null;
+// Its cost so far, or nothing if the report fails.
+async function costMetric(gang, now) {
   const created = gang.metadata.creationTimestamp ? new Date(gang.metadata.creationTimestamp).getTime() : now;
-  const hours = Math.ceil((now - created) / 3600000) + 1; // its whole life, in whole hours
+  // Its whole life, in whole days, so that jobs of a similar age share one report.
+  const days = Math.ceil((now - created) / 86400000) + 1;
   try {
     const body = await api.allocationCached({
-      window: `${hours}h`, aggregate: 'namespace,job', accumulate: 'true',
+      window: `${days}d`, aggregate: 'namespace,job', accumulate: 'true',
     }, 30000);
     const line = (body.data[0] || {})[`${gang.metadata.namespace}/${gang.metadata.name}`];
     const total = line ? line.totalCost : 0;
     return metric('job-cost', 'Cost so far', total, formatMoney(total),
       '/api/v1/allocation aggregated by namespace and job, over the job\'s life');
   } catch (err) {
-    if (err instanceof api.Unauthorized) throw err;
-    return null;
+    if (err instanceof api.ApiError) return null;
+    throw err;
   }
 }
 
@@ -101,20 +110,18 @@ function podSetsPanel(gang, classes) {
   return panel('Pod sets', table(['Pod set', 'Pods', 'GPUs per pod', 'Class', 'VRAM', 'CPU', 'Memory', 'Image'], rows));
 }
 
-function placementPanel(gang, nodes, gangs, classes) {
+function placementPanel(gang, nodes, classes) {
   const placed = model.placements(gang, classes);
   if (!placed.length) {
     return panel('Placement', h('p', {}, model.holds(gang) ? 'Admitted, with no assignment recorded.'
       : 'Not placed: the job holds no node.'));
   }
-  const holders = model.holdersByNode(gangs, classes);
-  const nodeMap = model.byName(nodes);
+  const nodeMap = new Map(nodes.map((n) => [n.name, n]));
   const job = model.key(gang);
   const items = [...new Set(placed.map((p) => p.node))].map((nodeName) => {
     const here = placed.filter((p) => p.node === nodeName);
     const node = nodeMap.get(nodeName);
-    const slots = node ? model.fillSlots(node, holders.get(nodeName))
-      .filter((s) => s.holders.some((x) => x.job === job)) : [];
+    const slots = node ? slotsOf(node).filter((s) => s.holders.some((x) => x.job === job)) : [];
     const pods = here.reduce((t, p) => t + p.pods, 0);
     const gpus = here.reduce((t, p) => t + p.gpus, 0);
     return h('li', {}, nodeLink(nodeName),

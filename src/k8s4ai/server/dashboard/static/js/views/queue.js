@@ -1,6 +1,6 @@
 // One queue: its quotas per resource and class against usage and borrowing, its conditions,
 // and its jobs, each with its phase and the reason admission gave. Reads the queue, gangs
-// and accelerator classes.
+// (one page of this queue's, by field selector), /api/v1/summary and accelerator classes.
 
 import * as api from '../api.js';
 import {
@@ -10,6 +10,7 @@ import {
 import * as model from '../model.js';
 
 export const watches = ['queues', 'gangschedulinggroups'];
+const MAX_ROWS = 500;
 
 export async function render(ctx) {
   const name = ctx.params.queue;
@@ -23,9 +24,14 @@ export async function render(ctx) {
     }
     throw err;
   }
-  const [gangs, classes] = await Promise.all([ctx.list('gangschedulinggroups'), ctx.list('acceleratorclasses')]);
+  const [listed, summary, classes] = await Promise.all([
+    ctx.page('gangschedulinggroups', { fieldSelector: `spec.queue=${name}`, limit: MAX_ROWS }),
+    ctx.summary(), ctx.list('acceleratorclasses'),
+  ]);
   const classMap = model.byName(classes);
-  const mine = gangs.filter((g) => g.spec.queue === name);
+  const now = new Date(summary.time).getTime();
+  const mine = listed.items;
+  const total = summary.queues.backlog.find((q) => q.name === name)?.jobs ?? 0;
   const order = { Pending: 0, Preempted: 1, Admitted: 2, Running: 3, Failed: 4, Succeeded: 5 };
   mine.sort((a, b) => (order[model.phase(a)] ?? 9) - (order[model.phase(b)] ?? 9)
     || model.key(a).localeCompare(model.key(b)));
@@ -38,10 +44,10 @@ export async function render(ctx) {
     h('div', { className: 'metrics' },
       metric('queue-pending', 'Pending', queue.status?.pending ?? 0, null, 'status.pending'),
       metric('queue-admitted', 'Admitted', queue.status?.admitted ?? 0, null, 'status.admitted'),
-      metric('queue-jobs', 'Jobs', mine.length, null, 'Gangs whose spec.queue is this queue')),
+      metric('queue-jobs', 'Jobs', total, null, 'Gangs whose spec.queue is this queue (/api/v1/summary)')),
     quotaPanel(queue),
     conditionsPanel(queue),
-    jobsPanel(mine, classMap, ctx.now));
+    jobsPanel(mine, total, classMap, now));
 }
 
 function quotaPanel(queue) {
@@ -75,7 +81,7 @@ export function conditionsPanel(obj) {
     rows.length ? rows : [emptyRow(5, 'No conditions yet.')]));
 }
 
-function jobsPanel(gangs, classes, now) {
+function jobsPanel(gangs, total, classes, now) {
   const rows = gangs.map((g) => {
     const cond = model.condition(g, 'Admitted');
     const waiting = model.waits(g);
@@ -88,7 +94,9 @@ function jobsPanel(gangs, classes, now) {
       h('td', {}, cond?.reason || '—'),
       h('td', { className: 'message' }, cond?.message || ''));
   });
-  return panel(`Jobs (${gangs.length})`, table(
+  return panel(`Jobs (${total})`,
+    total > gangs.length ? h('p', { className: 'note' }, `Showing the first ${gangs.length} in namespace and name order, waiting ones first.`) : null,
+    table(
     ['Job', 'Phase', 'GPUs', 'Priority', 'Waiting', 'Reason', 'Message'],
     rows.length ? rows : [emptyRow(7, 'No job uses this queue.')]));
 }

@@ -1,6 +1,6 @@
-// Queues: each queue's GPU quota, usage and borrowing, grouped by cohort, and every pending
-// job with the reason admission gave (its Admitted condition, what `k8s4ai explain` starts
-// from). Reads queues and gangs.
+// Queues: each queue's GPU quota, usage and borrowing, grouped by cohort, and pending jobs
+// with the reason admission gave (its Admitted condition, what `k8s4ai explain` starts
+// from). Reads queues, /api/v1/summary (waiting per queue) and one page of waiting gangs.
 
 import {
   emptyRow, formatDuration, formatNumber, h, jobLink, panel, phaseBadge, queueLink, section,
@@ -10,6 +10,7 @@ import * as model from '../model.js';
 
 export const watches = ['queues', 'gangschedulinggroups'];
 const MAX_PENDING_ROWS = 300;
+export const WAITING_SELECTOR = 'status.phase in (Pending,Preempted)';
 
 // A quantity as a number: GPUs are plain numbers; `500m` style milli-units are scaled.
 export function amount(text) {
@@ -34,20 +35,24 @@ export function gpuFigures(queue) {
 }
 
 export async function render(ctx) {
-  const [queues, gangs] = await Promise.all([ctx.list('queues'), ctx.list('gangschedulinggroups')]);
+  const [queues, summary, pending] = await Promise.all([
+    ctx.list('queues'), ctx.summary(),
+    ctx.page('gangschedulinggroups', { fieldSelector: WAITING_SELECTOR, limit: MAX_PENDING_ROWS }),
+  ]);
+  const now = new Date(summary.time).getTime();
   const cohorts = new Map();
   for (const q of queues) {
     const cohort = q.spec.cohort || '';
     if (!cohorts.has(cohort)) cohorts.set(cohort, []);
     cohorts.get(cohort).push(q);
   }
-  const waiting = gangs.filter(model.waits)
-    .map((g) => ({ gang: g, wait: model.waitSeconds(g, ctx.now) }))
+  const waiting = pending.items
+    .map((g) => ({ gang: g, wait: model.waitSeconds(g, now) }))
     .sort((a, b) => (b.wait || 0) - (a.wait || 0));
   return section('queues', 'Queues',
     [...cohorts].sort(([a], [b]) => a.localeCompare(b)).map(([cohort, members]) => cohortPanel(cohort, members)),
     queues.length ? null : h('p', {}, 'No queues.'),
-    pendingPanel(waiting));
+    pendingPanel(waiting, summary.jobs.waiting));
 }
 
 function cohortPanel(cohort, queues) {
@@ -76,9 +81,8 @@ function cohortPanel(cohort, queues) {
       'Lending limit', 'Pending', 'Admitted', 'State'], rows));
 }
 
-function pendingPanel(waiting) {
-  const shown = waiting.slice(0, MAX_PENDING_ROWS);
-  const rows = shown.map(({ gang, wait }) => {
+function pendingPanel(waiting, total) {
+  const rows = waiting.map(({ gang, wait }) => {
     const cond = model.condition(gang, 'Admitted');
     return h('tr', {},
       h('th', { scope: 'row' }, jobLink(gang)),
@@ -88,8 +92,9 @@ function pendingPanel(waiting) {
       h('td', {}, cond?.reason || '—'),
       h('td', { className: 'message' }, cond?.message || 'not looked at by admission yet'));
   });
-  return panel(`Pending jobs (${waiting.length})`,
-    waiting.length > shown.length ? h('p', { className: 'note' }, `Showing the ${shown.length} longest-waiting.`) : null,
+  return panel(`Pending jobs (${total})`,
+    total > waiting.length ? h('p', { className: 'note' }, `Showing ${waiting.length} of ${total}: `
+      + 'the first in namespace and name order, longest-waiting first among them; a queue\'s page lists all of its jobs.') : null,
     table(['Job', 'Queue', 'Phase', 'Waiting', 'Reason', 'Why'],
       rows.length ? rows : [emptyRow(6, 'No job is waiting.')]));
 }
