@@ -9,6 +9,7 @@ from typing import cast
 import click
 
 from k8s4ai.cli import context, errors
+from k8s4ai.controllers import remediation
 from k8s4ai.server import auth, run
 from k8s4ai.store import schema, sqlite
 
@@ -102,6 +103,7 @@ def command(
             port,
             tokens=tokens,
             log_level="info",
+            remediation_audit=remediation.audit_path(target.db),
             on_ready=lambda url: click.echo(
                 f"k8s4ai API listening on {url} (store {target.db}); dashboard {url}/ui/",
                 color=False,

@@ -129,6 +129,7 @@ def serve(
     poll_seconds: float = 1.0,
     on_ready: Callable[[str], None] | None = None,
     cost: view.CostSource | None = None,
+    remediation_audit: Path | None = None,
 ) -> None:
     """Serve in the foreground until SIGINT/SIGTERM, then return normally (uvicorn would
     re-raise the signal after its graceful shutdown; returning lets the caller close the
@@ -138,7 +139,7 @@ def serve(
     ready = None if on_ready is None else (lambda: on_ready(url))
     config, stopping = _config(
         store, tokens=tokens, max_body_bytes=max_body_bytes, log_level=log_level,
-        poll_seconds=poll_seconds, cost=cost,
+        poll_seconds=poll_seconds, cost=cost, remediation_audit=remediation_audit,
     )  # fmt: skip
     server = _Server(config, ready, stopping)
     previous = signal.signal(signal.SIGTERM, _exit_quietly)
