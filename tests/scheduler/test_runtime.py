@@ -110,7 +110,7 @@ def test_unknown_policy_lists_the_known_ones() -> None:
         registry.profile("tetris", ctx)
     assert str(err.value) == (
         "unknown policy 'tetris'; known: random, dotprod, gpuclustering, gpupacking, bestfit, "
-        "fgd, fgd-shape"
+        "fgd, fgd-shape, deadgap, deadgap-fgd"
     )
 
 

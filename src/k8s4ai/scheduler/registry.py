@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from k8s4ai.scheduler import framework, pods
-from k8s4ai.scheduler.plugins import baselines, fgd, fit, selectors, shape
+from k8s4ai.scheduler.plugins import arrivalmix, baselines, fgd, fit, gaps, online, selectors, shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,25 @@ def _fgd_shape(ctx: PolicyContext) -> framework.Profile:
     return framework.Profile("fgd-shape", fit.FILTERS, scores, plugin)
 
 
+def _deadgap(ctx: PolicyContext, listed: bool = False) -> framework.Profile:
+    """k8s4ai's online policy: a fractional pod goes where the gap it leaves is least likely
+    to be wasted (plugins/gaps), then FGD with typical pods learned from the run, then
+    shape matching. It learns only from the pods of the run, never from the pod list.
+
+    With `listed`, FGD takes its typical pods from the pod list, as the published FGD does
+    (`deadgap-fgd`, to measure what learning them online costs)."""
+    mix = arrivalmix.ArrivalMix()
+    dead_gap = gaps.DeadGap(mix)
+    typical = fgd.TypicalPods.from_workload(ctx.workload, ctx.models) if listed else None
+    scores = (
+        (online.Observe(mix), 0.0),
+        (dead_gap, 1000.0),
+        (online.OnlineFgd(mix, ctx.models, among=dead_gap, fixed=typical), 1.0),
+        (online.Stamped(shape.ShapeMatch()), TIE_BREAK),
+    )
+    return framework.Profile("deadgap-fgd" if listed else "deadgap", fit.FILTERS, scores, dead_gap)
+
+
 POLICIES: dict[str, Factory] = {
     "random": lambda ctx: _single(
         "random", baselines.RandomScore(ctx.rng), selectors.RandomGpu(ctx.rng)
@@ -61,6 +80,8 @@ POLICIES: dict[str, Factory] = {
     "bestfit": lambda ctx: _single("bestfit", baselines.BestFitScore(), selectors.BestFitGpu()),
     "fgd": _fgd,
     "fgd-shape": _fgd_shape,
+    "deadgap": _deadgap,
+    "deadgap-fgd": lambda ctx: _deadgap(ctx, listed=True),
 }
 
 PUBLISHED = ("random", "dotprod", "gpuclustering", "gpupacking", "bestfit", "fgd")
