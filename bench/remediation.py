@@ -73,7 +73,8 @@ def markdown(doc: dict[str, Any], m: dict[str, Any]) -> str:
         f"{s['nodes']} nodes × 8 GPUs (sized for {s['load']:.0%} of their GPU demand), plus "
         "notebooks, two inference services and their retraining jobs; faults at the rates "
         "in `k8s4ai.backends.sim.incident_faults`, seed "
-        f"{s['seed']}. *With*: every rule in auto mode, default guardrails. *Without*: a "
+        f"{s['seed']}. *With*: every rule in auto mode, default guardrails; plans with a "
+        "suspected diagnosis go to the human below, with the same delay. *Without*: a "
         "human applies the same fixes 4 h after they are proposed (24 h for drift) and "
         "never acts on idle notebooks or replicas (users close notebooks when they come "
         "back).",
@@ -119,36 +120,56 @@ def markdown(doc: dict[str, Any], m: dict[str, Any]) -> str:
             f"| {_h(h['median_hours'])} |"
         )
     acts, hacts = auto["actions"], human["actions"]
+    esc = auto["escalated"]
+    eacts = esc["actions"]
     target = "met" if acts["wrong"] == 0 else "**not met**"
 
     def row(label: str, key: str) -> str:
-        return f"| {label} | {acts[key]} | {hacts[key]} |"
+        return f"| {label} | {acts[key]} | {eacts[key]} | {hacts[key]} |"
+
+    def per_rule(judged: dict[str, Any]) -> str:
+        return (
+            ", ".join(
+                f"{rule} {v.get('applied', 0)} / {v.get('wrong', 0)} / {v.get('insufficient', 0)}"
+                for rule, v in judged["by_rule"].items()
+            )
+            or "none"
+        )
 
     lines += [
         "",
         "## Actions",
         "",
-        "| | with | without (human) |",
-        "|---|---|---|",
+        "| | with: taken by remediation | with: escalated and applied by a human "
+        "| without (human) |",
+        "|---|---|---|---|",
         row("applied", "applied"),
         row("wrong: object had no fault", "wrong_healthy_subject"),
         row("wrong: the kind of fix cannot help the true cause", "wrong_kind_of_fix"),
-        row("**wrong actions (target: zero)**", "wrong"),
+        row("**wrong actions** (target: zero for remediation's own)", "wrong"),
         row("insufficient step: right kind of fix, verification failed", "insufficient"),
         row("… of which a later action on the same object worked", "insufficient_fixed_later"),
         row("verification failed (wrong or insufficient)", "verify_failed"),
-        row("healthy jobs moved off a cordoned node", "collateral_jobs_moved"),
-        f"| proposals still waiting at the end | {auto['pending_proposals']} "
-        f"| {human['pending_proposals']} |",
+        f"| healthy jobs moved off a cordoned node | {acts['collateral_jobs_moved']} (both "
+        f"columns) | | {hacts['collateral_jobs_moved']} |",
+        f"| proposals still waiting at the end | {auto['pending_proposals']} (both columns) "
+        f"| | {human['pending_proposals']} |",
         "",
-        f"Wrong actions with remediation: {acts['wrong']} (target: zero — {target}). "
-        f"Insufficient steps: {acts['insufficient']}. Per rule (applied / wrong / "
-        "insufficient): "
-        + ", ".join(
-            f"{rule} {v.get('applied', 0)} / {v.get('wrong', 0)} / {v.get('insufficient', 0)}"
-            for rule, v in acts["by_rule"].items()
-        )
-        + ".",
+        f"Wrong actions taken by remediation itself: {acts['wrong']} (target: zero — "
+        f"{target}). Insufficient steps: {acts['insufficient']}. Per rule (applied / wrong / "
+        f"insufficient): {per_rule(acts)}.",
+        "",
+        f"Auto mode acts only on a certain diagnosis. {esc['proposals']} plans had a "
+        "suspected one (a job dead of a self-raised signal with trouble on its node but no "
+        "hardware event at the failure itself; a node condemned only by counting such "
+        "crashes) and were "
+        "escalated: the same on-call human as in the run without approves them after the "
+        "same delay, having only the finding the rule had "
+        f"({esc['applied_by_human']} applied; {esc['not_applied']} not: still waiting at the "
+        "end, withdrawn when the fault or the state moved on, or held back by a guardrail). "
+        "Their outcome is the human's, judged by "
+        f"the same rules: {eacts['wrong']} wrong, {eacts['insufficient']} insufficient; per "
+        f"rule {per_rule(eacts)}.",
         "",
         "Each action is judged against the simulator's ground truth when it is applied "
         "(`k8s4ai.backends.sim.incidents`). **Wrong**: it should not have been taken — the "
@@ -159,7 +180,8 @@ def markdown(doc: dict[str, Any], m: dict[str, Any]) -> str:
         "may fix; a restart that landed on the same bad node); it is not counted as wrong, "
         "and not hidden either. A self-raised signal (SIGSEGV, SIGABRT, SIGBUS, SIGFPE, "
         "SIGILL) is restarted only with hardware evidence on its node "
-        "(`k8s4ai.remediation.rules.signals`).",
+        "(`k8s4ai.remediation.rules.signals`), and by remediation itself only when a hardware "
+        "event on its node coincides with the failure.",
         "",
         "Latency target breaches (share of 5-minute samples): "
         + ", ".join(

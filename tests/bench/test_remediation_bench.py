@@ -44,12 +44,13 @@ def test_on_a_toy_trace(tmp_path: Path) -> None:
     runs = doc["runs"]
     assert isinstance(runs, dict) and set(runs) == {"auto", "human"}
     for run in runs.values():
-        acts = run["actions"]
-        parts = (acts["wrong_kind_of_fix"], acts["wrong_healthy_subject"])
-        assert acts["wrong"] == sum(parts)
-        assert acts["insufficient_fixed_later"] <= acts["insufficient"] <= acts["verify_failed"]
-        assert acts["wrong"] + acts["insufficient"] <= acts["applied"]
-        assert acts["verify_failed"] <= acts["wrong"] + acts["insufficient"]
+        esc = run["escalated"]
+        assert run["actions"]["applied"] + esc["applied_by_human"] == sum(
+            run["actions"]["by_actor"].values()
+        )
+        assert esc["applied_by_human"] == esc["actions"]["applied"] <= esc["proposals"]
+        for acts in (run["actions"], esc["actions"]):
+            _consistent(acts)
         assert set(run["gpu_hours"]) == {
             "lost_work",
             "idle_notebooks",
@@ -57,14 +58,24 @@ def test_on_a_toy_trace(tmp_path: Path) -> None:
             "wasted",
         }
     assert runs["human"]["actions"]["by_actor"].keys() <= {"human:on-call"}
+    assert runs["human"]["escalated"]["proposals"] == 0
+    assert runs["auto"]["actions"]["by_actor"].keys() <= {"policy:auto", "human:on-call"}
     assert doc["saved_gpu_hours"] == pytest.approx(
         runs["human"]["gpu_hours"]["wasted"] - runs["auto"]["gpu_hours"]["wasted"], abs=0.2
     )
     text = (out / "remediation.md").read_text()
     assert text.startswith("# Remediation: a month of injected faults")
-    assert "| **total** |" in text and "Wrong actions with remediation:" in text
+    assert "| **total** |" in text and "Wrong actions taken by remediation itself:" in text
     assert "| insufficient step: right kind of fix, verification failed |" in text
+    assert "| with: escalated and applied by a human |" in text
     assert (out / "remediation.png").stat().st_size > 0
+
+
+def _consistent(acts: dict[str, int]) -> None:
+    assert acts["wrong"] == acts["wrong_kind_of_fix"] + acts["wrong_healthy_subject"]
+    assert acts["insufficient_fixed_later"] <= acts["insufficient"] <= acts["verify_failed"]
+    assert acts["wrong"] + acts["insufficient"] <= acts["applied"]
+    assert acts["verify_failed"] <= acts["wrong"] + acts["insufficient"]
 
 
 def test_without_traces_uses_the_generator(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from k8s4ai.backends.sim import incident_world
-from k8s4ai.remediation import engine, finding, guardrails, plan, state
+from k8s4ai.remediation import engine, explain, finding, guardrails, plan, state
 from tests.remediation import builders as b
 
 HOUR = b.HOUR
@@ -214,3 +214,62 @@ def test_every_change_is_preceded_by_its_dry_run_diff() -> None:
         before = records[i - 1]
         assert before["event"] == "dry-run" and before["id"] == records[i]["id"]
         assert before["changes"] == records[i]["changes"]
+
+
+def _three_segfaults_on_one_node(w: incident_world.SimWorld) -> list[state.Ref]:
+    return [
+        b.job(w, f"seg{i}", gpus=2, crash_at=(1 + 0.5 * i) * HOUR, crash_code=139,
+              crash_permanent=True)
+        for i in range(3)
+    ]  # fmt: skip
+
+
+def test_auto_mode_escalates_a_suspected_plan_and_a_human_applies_it() -> None:
+    w = b.world(nodes=1)
+    refs = _three_segfaults_on_one_node(w)
+    e = b.loop(w, Mode.AUTO, rules=["failed-job"])
+    b.run(w, e, 3)
+    assert b.events(e, "applied") == []
+    waiting = e.pending()
+    assert {p.plan.finding.subject for p in waiting} == set(refs)
+    for proposal in waiting:
+        assert proposal.plan.suspected and proposal.blocked is not None
+        assert proposal.blocked.startswith("escalated: suspected diagnosis")
+    escalated = b.events(e, "escalated")
+    assert len(escalated) == len(refs)
+    assert all(r["actor"] == engine.AUTO_ACTOR for r in escalated)
+    shown = "\n".join(explain.proposal_lines(waiting[0]))
+    assert "diagnosis: suspected — SIGSEGV is self-raised" in shown
+    assert "held back: escalated" in shown
+    assert "escalated" in explain.record_line(escalated[0])
+    proposed = b.events(e, "proposed")
+    assert {r["certainty"] for r in proposed} == {"suspected"}
+    assert all("no hardware event" in str(r["doubt"]) for r in proposed)
+    assert not e.approve(waiting[0].id, engine.AUTO_ACTOR).ok
+    b.run(w, e, 1)
+    assert b.events(e, "applied") == [] and len(b.events(e, "escalated")) == len(refs)
+    assert e.approve(waiting[0].id, "alice").ok
+    (applied,) = b.events(e, "applied")
+    assert applied["actor"] == "alice"
+    assert w.jobs[waiting[0].plan.finding.subject].restarts == 1
+
+
+def test_auto_mode_applies_a_certain_plan_itself() -> None:
+    w = b.world()
+    (ref,) = _crashing(w, 1)
+    e = b.loop(w, Mode.AUTO, rules=["failed-job"])
+    b.run(w, e, 2)
+    (applied,) = b.events(e, "applied")
+    assert applied["actor"] == engine.AUTO_ACTOR and b.events(e, "escalated") == []
+    (proposed,) = b.events(e, "proposed")
+    assert proposed["certainty"] == "certain" and w.jobs[ref].restarts == 1
+
+
+def test_a_suspected_plan_must_say_why() -> None:
+    found = finding.Finding("r", state.Ref(state.JOB, "a", "j"), finding.Severity.INFO, "x")
+    change = (plan.Change(found.subject, "phase", "Failed", "Pending"),)
+    with pytest.raises(ValueError, match="says why"):
+        plan.Plan(found, "act", change, "effect", certainty=plan.Certainty.SUSPECTED)
+    with pytest.raises(ValueError, match="says why"):
+        plan.Plan(found, "act", change, "effect", doubt="a guess")
+    assert guardrails.needs_human(plan.Plan(found, "act", change, "effect")) is None

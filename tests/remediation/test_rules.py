@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from k8s4ai.remediation import state
+from k8s4ai.remediation import plan, state
 from k8s4ai.remediation.rules import faulty_node, idle
 
 
@@ -78,3 +78,25 @@ def test_faulty_node_counts_signal_crashes_only_beside_a_hardware_event(
     node = state.Node(state.Ref(state.NODE, "", "n0"), 8, 1e6, "z")
     now = state.State(7200.0, nodes={node.ref: node}, events=tuple(events))
     assert bool(list(faulty_node.FaultyNode().detect(now))) is fires
+
+
+@pytest.mark.parametrize(
+    ("events", "certainty"),
+    [
+        ([_crash(0.0, "a", 0, "GPUError"), _crash(3600.0, "b", 0, "GPUError"),
+          _crash(7200.0, "c", 0, "NodeLost")], plan.Certainty.CERTAIN),
+        ([_crash(0.0, "a", 0, "GPUError"), _crash(3600.0, "b", 135), _crash(7200.0, "c", 139)],
+         plan.Certainty.SUSPECTED),
+        ([_crash(0.0, "a", 0, "GPUError"), _crash(3600.0, "b", 0, "GPUError"),
+          _crash(7200.0, "c", 139)], plan.Certainty.SUSPECTED),
+    ],
+    ids=["hardware-events-alone", "one-event-two-signal-crashes", "two-events-one-crash"],
+)  # fmt: skip
+def test_faulty_node_is_certain_only_on_hardware_events_alone(
+    events: list[state.Event], certainty: plan.Certainty
+) -> None:
+    node = state.Node(state.Ref(state.NODE, "", "n0"), 8, 1e6, "z")
+    now = state.State(7200.0, nodes={node.ref: node}, events=tuple(events))
+    (found,) = faulty_node.FaultyNode().detect(now)
+    assert found.plan is not None and found.plan.certainty is certainty
+    assert ("self-raised signal" in found.plan.doubt) is (certainty is plan.Certainty.SUSPECTED)

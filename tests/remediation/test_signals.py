@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from k8s4ai.remediation import state
+from k8s4ai.remediation import plan, state
 from k8s4ai.remediation.rules import exit_code, signals
 
 HOUR = 3600.0
@@ -127,3 +127,44 @@ def test_failed_job_restarts_a_self_signal_only_with_hardware_evidence(
         evidence = dict(first.finding.evidence)
         assert ("hardware evidence" in evidence) is restarted
         assert "SIGSEGV" in first.finding.explanation
+
+
+@pytest.mark.parametrize(
+    ("jobs", "events", "ready", "certainty", "doubt"),
+    [
+        ([_failed("seg", 139)], [_gpu_error(FAILED_AT)], True, plan.Certainty.CERTAIN, ""),
+        ([_failed("seg", 139)], [_gpu_error(FAILED_AT - HOUR)], True, plan.Certainty.SUSPECTED,
+         "earlier trouble on the node"),
+        ([_failed("seg", 139)], [], False, plan.Certainty.SUSPECTED, "earlier trouble"),
+        ([_failed("seg", 139), _failed("bus", 135), _failed("abrt", 134, at=FAILED_AT - HOUR)],
+         [], True, plan.Certainty.SUSPECTED, "only from other crashes on the node"),
+        ([_failed("seg", 139), _failed("bus", 135), _failed("abrt", 134, at=FAILED_AT - HOUR)],
+         [_gpu_error(FAILED_AT + 30)], True, plan.Certainty.CERTAIN, ""),
+        ([_failed("term", 143)], [], True, plan.Certainty.CERTAIN, ""),
+    ],
+    ids=[
+        "gpu-error-at-the-failure",
+        "gpu-error-an-hour-before",
+        "node-not-ready",
+        "only-other-crashes",
+        "other-crashes-and-a-gpu-error-at-the-failure",
+        "sigterm",
+    ],
+)  # fmt: skip
+def test_failed_job_marks_a_restart_on_circumstantial_evidence_suspected(
+    jobs: list[state.Job],
+    events: list[state.Event],
+    ready: bool,
+    certainty: plan.Certainty,
+    doubt: str,
+) -> None:
+    now = _state(jobs, events, ready)
+    found = {d.finding.subject.name: d for d in exit_code.FailedJob().detect(now)}
+    made = found[jobs[0].ref.name].plan
+    assert made is not None and made.certainty is certainty
+    if certainty is plan.Certainty.SUSPECTED:
+        assert doubt in made.doubt and "SIGSEGV is self-raised" in made.doubt
+        assert "no hardware event at the failure itself" in made.doubt
+        assert "suspected" in made.finding.explanation
+    else:
+        assert made.doubt == ""

@@ -55,6 +55,7 @@ def test_approve_over_http_is_audited_and_undoable(
     assert [f["rule"] for f in body["findings"]] == ["oom-killed"]
     (proposal,) = body["proposals"]
     assert proposal["subject"] == "GangSchedulingGroup/team-a/llm"
+    assert (proposal["certainty"], proposal["doubt"]) == ("certain", None)
     assert {"object": "GangSchedulingGroup/team-a/llm", "field": "memory_mib",
             "before": 65536.0, "after": 78644.0} in proposal["changes"]  # fmt: skip
     plan_id = proposal["id"]

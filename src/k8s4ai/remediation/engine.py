@@ -3,8 +3,10 @@
 Each `step` takes one snapshot of the world, asks every in-flight action's rule whether its
 fix worked, then runs every rule. A detection with a plan becomes a proposal unless its rule
 runs in `observe` mode for the subject's namespace; in `auto` mode the engine approves it
-itself. Approved plans pass the guardrails and a staleness check against a fresh snapshot
-(the dry-run: the diff is audited before anything is written), then the world applies them.
+itself if the rule is certain of its diagnosis, and escalates it to a human (it stays
+pending, audited as escalated) if the diagnosis is only suspected. Approved plans pass the
+guardrails and a staleness check against a fresh snapshot (the dry-run: the diff is audited
+before anything is written), then the world applies them.
 A fault being fixed (an action awaiting its verdict) is not proposed again.
 """
 
@@ -149,6 +151,12 @@ class Engine:
         if stale:
             self._close(proposal, Status.WITHDRAWN, actor, "stale: " + "; ".join(stale))
             return Outcome(False, f"{proposal_id} is stale: {'; '.join(stale)}")
+        escalated = guardrails.needs_human(proposal.plan) if actor == AUTO_ACTOR else None
+        if escalated is not None:
+            if escalated != proposal.blocked:
+                self._record("escalated", proposal, actor, reason=escalated)
+            self._keep(replace(proposal, blocked=escalated))
+            return Outcome(False, escalated)
         in_flight = [p.footprint for p in self._live() if p.status is Status.APPLIED]
         failed = frozenset(
             (k[0], k[1], action) for k, (action, st) in self._last.items() if st is Status.FAILED
@@ -306,4 +314,7 @@ class Engine:
         if event == "proposed":
             entry["explanation"] = made.finding.explanation
             entry["effect"] = made.effect
+            entry["certainty"] = made.certainty.value
+            if made.doubt:
+                entry["doubt"] = made.doubt
         self.log.append(entry)

@@ -18,6 +18,7 @@ def proposal_lines(proposal: engine.Proposal) -> list[str]:
     lines = [
         f"{proposal.id}  {made.finding.rule}  {made.finding.subject}: {made.action}",
         f"  why: {made.finding.explanation}",
+        f"  diagnosis: {made.certainty.value}" + (f" — {made.doubt}" if made.doubt else ""),
         f"  expect: {made.effect}",
         "  changes (dry run):",
         *(f"  {line}" for line in made.diff().splitlines()),

@@ -1,6 +1,7 @@
 """What keeps remediation from doing harm at scale: a rate limit, a blast radius (the share
 of a queue's jobs and of the cluster's nodes that in-flight actions may disturb at once) and
-never repeating an action that just failed on the same object.
+never repeating an action that just failed on the same object; and a plan whose diagnosis is
+only suspected is applied by a human, never by policy alone.
 
 The blast radius follows Karpenter's disruption budgets (a share of nodes, rounded up, so one
 node can always be touched) and counts what a change really disturbs: a cordoned node, and
@@ -55,6 +56,15 @@ def footprint(changes: Iterable[plan.Change], now: state.State) -> Footprint:
         if job.phase == "Running" and change.field in _DISRUPTING:
             nodes.update(job.nodes)
     return Footprint(frozenset(nodes), frozenset(jobs))
+
+
+def needs_human(proposed: plan.Plan) -> str | None:
+    """Why policy alone may not apply the plan, or None: a suspected diagnosis is escalated
+    to a human whatever the mode, because acting on a guess at machine speed turns every
+    coincidence into a wrong action."""
+    if not proposed.suspected:
+        return None
+    return f"escalated: suspected diagnosis ({proposed.doubt}); needs a human's approval"
 
 
 def check(

@@ -8,6 +8,7 @@ name); the world that applies it maps it onto its own objects.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,15 @@ class Change:
         return f"{self.ref} {self.field}: {_show(self.before)} → {_show(self.after)}"
 
 
+class Certainty(enum.Enum):
+    """How sure the rule is of its diagnosis. Auto mode acts only on a certain one; a
+    suspected one (the fault is inferred from indirect signs that chance or another cause
+    also produces) waits for a human's approval whatever the mode."""
+
+    CERTAIN = "certain"
+    SUSPECTED = "suspected"
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """`action` names what the plan does in a few words ("raise memory to 7373Mi"): two
@@ -44,10 +54,19 @@ class Plan:
     verify_within: float = 3600.0
     baseline: float = 0.0
     """What `verify` measures the fix against (a job's progress when it failed, say)."""
+    certainty: Certainty = Certainty.CERTAIN
+    doubt: str = ""
+    """Why the diagnosis is only suspected, in plain words; empty when it is certain."""
 
     def __post_init__(self) -> None:
         if not self.changes:
             raise ValueError(f"{self.finding.rule}: a plan changes at least one field")
+        if (self.certainty is Certainty.SUSPECTED) != bool(self.doubt):
+            raise ValueError(f"{self.finding.rule}: a suspected plan, and only one, says why")
+
+    @property
+    def suspected(self) -> bool:
+        return self.certainty is Certainty.SUSPECTED
 
     @property
     def signature(self) -> tuple[str, state.Ref, str]:

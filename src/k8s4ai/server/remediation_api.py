@@ -177,6 +177,8 @@ def _proposal(proposal: engine.Proposal) -> dict[str, Any]:
         "action": made.action,
         "explanation": made.finding.explanation,
         "effect": made.effect,
+        "certainty": made.certainty.value,
+        "doubt": made.doubt or None,
         "changes": [
             {"object": str(c.ref), "field": c.field, "before": c.before, "after": c.after}
             for c in made.changes
@@ -213,7 +215,7 @@ def openapi_paths(errors: Mapping[str, Any]) -> dict[str, Any]:
         PATH: {"get": op("listRemediation", "Findings and the plans waiting for approval",
                          "{findings [{rule, subject, severity, explanation, evidence, line}], "
                          "proposals [{id, rule, subject, action, explanation, effect, "
-                         "changes, diff, heldBack}]}")},
+                         "certainty, doubt, changes, diff, heldBack}]}")},
         f"{PATH}/proposals/{{id}}/approve": {"post": op(
             "approveRemediation", "Apply a plan after the guardrails and a dry-run check",
             decided, "id")},

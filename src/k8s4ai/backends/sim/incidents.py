@@ -46,14 +46,22 @@ CURES: Mapping[str, frozenset[str]] = {
 
 class Human:
     """Approves the pending proposals of the rules in `delays`, each that long after it was
-    proposed."""
+    proposed: the on-call engineer reads the same finding and evidence the rule saw and has
+    nothing better to judge by, so they take the proposed fix. With `escalated_only` they
+    look only at what auto mode escalated to them (suspected diagnoses), not at proposals a
+    guardrail is merely holding back."""
 
-    def __init__(self, loop: engine.Engine, delays: Mapping[str, float]) -> None:
+    def __init__(
+        self, loop: engine.Engine, delays: Mapping[str, float], escalated_only: bool = False
+    ) -> None:
         self.loop = loop
         self.delays = delays
+        self.escalated_only = escalated_only
 
     def act(self, now: float) -> None:
         for proposal in self.loop.pending():
+            if self.escalated_only and not proposal.plan.suspected:
+                continue
             delay = self.delays.get(proposal.plan.finding.rule)
             if delay is not None and now - proposal.created >= delay:
                 self.loop.approve(proposal.id, HUMAN)
@@ -147,7 +155,7 @@ def run(
         limits=limits,
         on_apply=judge,
     )
-    human = Human(loop, HUMAN_DELAYS) if mode == "human" else None
+    human = Human(loop, HUMAN_DELAYS, escalated_only=mode == "auto")
     drive(world, loop, days * 86400.0, human)
     return _metrics(world, loop, wrong, collateral[0], mode)
 
@@ -175,26 +183,11 @@ def _metrics(
         (p for p in loop.proposals.values() if p.applied_at is not None),
         key=lambda p: p.applied_at or 0.0,
     )
-    status = Counter(p.status.value for p in applied)
-    failed = {p.id for p in applied if p.status is engine.Status.FAILED}
-    wrong = set(wrong_by_id)
-    short = failed - wrong
-    fixed_later = {
-        p.id
-        for i, p in enumerate(applied)
-        if p.id in short
-        and any(
-            q.status is engine.Status.WORKED and q.plan.finding.key == p.plan.finding.key
-            for q in applied[i + 1 :]
-        )
-    }
-    by_rule: dict[str, dict[str, int]] = defaultdict(lambda: Counter())
-    for p in applied:
-        counts = by_rule[p.plan.finding.rule]
-        counts["applied"] += 1
-        counts["wrong"] += p.id in wrong
-        counts["insufficient"] += p.id in short
-        counts["verify_failed"] += p.id in failed
+    own = [p for p in applied if p.approver == engine.AUTO_ACTOR]
+    by_human = [p for p in applied if p.approver != engine.AUTO_ACTOR]
+    if mode == "human":
+        own, by_human = by_human, []
+    escalated = {r["id"] for r in loop.log.records() if r.get("event") == "escalated"}
     services = {
         ref.name: {
             "breach_share": round(s.breaches / max(s.samples, 1), 4),
@@ -215,20 +208,58 @@ def _metrics(
             "wasted": round(lost + idle + surplus, 1),
         },
         "actions": {
-            "applied": len(applied),
+            **_judged(own, applied, wrong_by_id),
             "by_actor": dict(Counter(p.approver or "" for p in applied)),
-            "status": dict(status),
-            "wrong": len(wrong),
-            "wrong_healthy_subject": sum(v == "healthy" for v in wrong_by_id.values()),
-            "wrong_kind_of_fix": sum(v == "wrong-kind" for v in wrong_by_id.values()),
-            "insufficient": len(short),
-            "insufficient_fixed_later": len(fixed_later),
-            "verify_failed": len(failed),
             "collateral_jobs_moved": collateral,
-            "by_rule": {k: dict(v) for k, v in sorted(by_rule.items())},
+        },
+        "escalated": {
+            "proposals": len(escalated),
+            "applied_by_human": len(by_human),
+            "not_applied": len(escalated - {p.id for p in by_human}),
+            "actions": _judged(by_human, applied, wrong_by_id),
         },
         "pending_proposals": len(loop.pending()),
         "services": services,
         "jobs_completed": world.completed,
         "audit_records": len(loop.log.records()),
+    }
+
+
+def _judged(
+    mine: Sequence[engine.Proposal],
+    applied: Sequence[engine.Proposal],
+    wrong_by_id: Mapping[str, str],
+) -> dict[str, Any]:
+    """`mine`'s actions judged: wrong, insufficient (and fixed later by any action in
+    `applied`, whoever approved it), per rule."""
+    failed = {p.id for p in mine if p.status is engine.Status.FAILED}
+    wrong = {p.id for p in mine if p.id in wrong_by_id}
+    short = failed - wrong
+    order = {p.id: i for i, p in enumerate(applied)}
+    fixed_later = {
+        p.id
+        for p in mine
+        if p.id in short
+        and any(
+            q.status is engine.Status.WORKED and q.plan.finding.key == p.plan.finding.key
+            for q in applied[order[p.id] + 1 :]
+        )
+    }
+    by_rule: dict[str, Counter[str]] = defaultdict(Counter)
+    for p in mine:
+        counts = by_rule[p.plan.finding.rule]
+        counts["applied"] += 1
+        counts["wrong"] += p.id in wrong
+        counts["insufficient"] += p.id in short
+        counts["verify_failed"] += p.id in failed
+    return {
+        "applied": len(mine),
+        "status": dict(Counter(p.status.value for p in mine)),
+        "wrong": len(wrong),
+        "wrong_healthy_subject": sum(wrong_by_id[i] == "healthy" for i in wrong),
+        "wrong_kind_of_fix": sum(wrong_by_id[i] == "wrong-kind" for i in wrong),
+        "insufficient": len(short),
+        "insufficient_fixed_later": len(fixed_later),
+        "verify_failed": len(failed),
+        "by_rule": {k: dict(v) for k, v in sorted(by_rule.items())},
     }

@@ -6,8 +6,11 @@ exit from 128 up, from scratch. We classify by who sent the signal (`signals`): 
 the platform reports or a signal from outside is retried; a signal the program raised on
 itself (SIGSEGV, SIGABRT, ...) is a program fault left for a human, unless the node it ran
 on shows hardware trouble, and then it is retried too (and `faulty_node` may cordon the
-node). OOM kills are left to `oom`; restarts resume from the checkpoint; every decision
-says in plain words why.
+node). Unless a hardware event on the node coincides with the failure, that evidence is
+circumstantial (an earlier event, other jobs crashing the same way: bugs are common and
+meet on busy nodes by chance), so such a restart is marked suspected and waits for a human
+even in auto mode. OOM kills are left to `oom`;
+restarts resume from the checkpoint; every decision says in plain words why.
 """
 
 from __future__ import annotations
@@ -39,7 +42,10 @@ class FailedJob:
 
     def _classify(self, job: state.Job, now: state.State) -> rule.Detection:
         cause = signals.cause(job.exit_code, job.reason)
-        hardware = self.evidence.find(job, now) if cause is signals.Cause.SELF_SIGNAL else []
+        found_hw = (
+            self.evidence.find(job, now) if cause is signals.Cause.SELF_SIGNAL else signals.Found()
+        )
+        hardware = found_hw.all
         verdict = signals.retryable(job.exit_code, job.reason, bool(hardware))
         evidence = [
             ("reason", job.reason or "none"),
@@ -50,6 +56,7 @@ class FailedJob:
         if hardware:
             evidence.append(("hardware evidence", "; ".join(hardware)))
         sig = signals.signal_name(job.exit_code)
+        doubt = found_hw.doubt(sig)
         how = f"exited with code {job.exit_code}" + (f" ({sig})" if sig else "")
         how += f", reason {job.reason}" if job.reason else ""
         if not verdict:
@@ -84,7 +91,8 @@ class FailedJob:
             self.name,
             job.ref,
             finding.Severity.WARNING,
-            f"{job.ref.name} {how}, {because}; restart it {restart.resumed_from(job)}.",
+            f"{job.ref.name} {how}, {because}; restart it {restart.resumed_from(job)}"
+            + (" (suspected: left for a human to approve)." if doubt else "."),
             tuple(evidence),
             now.time,
         )
@@ -97,6 +105,8 @@ class FailedJob:
                 f"{job.ref.name} runs past {job.progress / 3600:.1f} h of progress",
                 self.verify_within,
                 job.progress,
+                plan.Certainty.SUSPECTED if doubt else plan.Certainty.CERTAIN,
+                doubt,
             ),
         )
 

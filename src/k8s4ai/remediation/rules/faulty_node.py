@@ -8,7 +8,9 @@ a node, and one outage that kills all its jobs at once counts once), cordon it, 
 its running gangs from their checkpoints elsewhere. Bad hardware often shows only as jobs
 dying of a signal they raised themselves (SIGBUS on a memory error, SIGSEGV, SIGABRT), so
 those failures count too — but only on a node that also had a hardware event in the window:
-bugs crash that way far more often, and three unrelated bugs can meet on a busy node.
+bugs crash that way far more often, and three unrelated bugs can meet on a busy node. Even
+then, a count that reaches the bar only with such crashes is circumstantial: the plan is
+marked suspected and waits for a human; hardware events alone reaching it make it certain.
 """
 
 from __future__ import annotations
@@ -83,9 +85,25 @@ class FaultyNode:
                 changes.append(plan.Change(job.ref, "phase", "Running", "Pending"))
                 changes.append(plan.Change(job.ref, "restarts", job.restarts, job.restarts + 1))
             effect = f"no gang runs on {name}; moved gangs resume elsewhere"
+            by_hardware = episodes(hardware)
+            certain = by_hardware >= self.failures and len({e.ref for e in hardware}) >= 2
+            doubt = (
+                ""
+                if certain
+                else f"{count} failures, of which only {by_hardware} with a hardware event of "
+                "their own; the rest are crashes by a self-raised signal, which bugs also cause"
+            )
             yield rule.Detection(
                 found,
-                plan.Plan(found, "cordon and move", tuple(changes), effect, self.verify_within),
+                plan.Plan(
+                    found,
+                    "cordon and move",
+                    tuple(changes),
+                    effect,
+                    self.verify_within,
+                    certainty=plan.Certainty.SUSPECTED if doubt else plan.Certainty.CERTAIN,
+                    doubt=doubt,
+                ),
             )
 
     def verify(self, done: plan.Plan, applied_at: float, now: state.State) -> rule.Verdict:

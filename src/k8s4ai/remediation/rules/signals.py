@@ -83,26 +83,45 @@ class HardwareEvidence:
     hardware event, or at least `corroborating` other jobs died there of a self-raised
     signal too. One other crash is not enough: bugs are common, and a big job spans many
     nodes, so two unrelated bugs meeting on one node in a day happens by chance; three
-    failures of different jobs is the bar `faulty_node` sets for calling a node faulty."""
+    failures of different jobs is the bar `faulty_node` sets for calling a node faulty.
+
+    Only a hardware event within `coincide` of the job's own failure says the hardware
+    failed under this job; an earlier event, a node down now, or other crashes make the
+    hardware a suspect, not the cause (the node may have recovered, or failed later)."""
 
     window: float = 24 * 3600.0
     corroborating: int = 2
+    coincide: float = 60.0
 
-    def find(self, job: state.Job, now: state.State) -> list[str]:
-        return list(self._find(job, now))
+    def find(self, job: state.Job, now: state.State) -> Found:
+        if not job.failed_on:
+            return Found()
+        at_failure: list[str] = []
+        earlier: list[str] = []
+        failed_at = job.failed_at if job.failed_at is not None else now.time
+        for when, text in self._node_trouble(job, now):
+            close = when is not None and abs(when - failed_at) <= self.coincide
+            (at_failure if close else earlier).append(text)
+        return Found(tuple(at_failure), tuple(earlier), tuple(self._crashes(job, now)))
 
-    def _find(self, job: state.Job, now: state.State) -> Iterator[str]:
+    def _since(self, job: state.Job, now: state.State) -> float:
+        return (job.failed_at if job.failed_at is not None else now.time) - self.window
+
+    def _node_trouble(self, job: state.Job, now: state.State) -> Iterator[tuple[float | None, str]]:
+        """(when, what) for each NotReady node (when unknown) and hardware event."""
         nodes = set(job.failed_on)
-        if not nodes:
-            return
-        since = (job.failed_at if job.failed_at is not None else now.time) - self.window
+        since = self._since(job, now)
         for name in sorted(nodes):
             node = now.node(name)
             if node is not None and not node.ready:
-                yield f"node {name} is NotReady"
+                yield None, f"node {name} is NotReady"
         for event in now.events:
             if event.time >= since and event.node in nodes and event.reason in HARDWARE_REASONS:
-                yield f"{event.reason} on {event.node} at t={event.time:.0f}"
+                yield event.time, f"{event.reason} on {event.node} at t={event.time:.0f}"
+
+    def _crashes(self, job: state.Job, now: state.State) -> Iterator[str]:
+        nodes = set(job.failed_on)
+        since = self._since(job, now)
         others = []
         for other in sorted(now.jobs.values(), key=lambda j: j.ref):
             if other.ref == job.ref or other.phase != "Failed" or other.failed_at is None:
@@ -115,3 +134,38 @@ class HardwareEvidence:
                               f"on {where}")  # fmt: skip
         if len(others) >= self.corroborating:
             yield from others
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """Hardware evidence split by how much it proves: `at_failure` is a hardware event on
+    the job's node at the moment it failed; `earlier` is trouble on the node that did not
+    coincide with the failure (an earlier event, the node NotReady now); `crashes` is other
+    jobs dying the same way there. Bad hardware explains the last two, but so does chance,
+    bugs being common."""
+
+    at_failure: tuple[str, ...] = ()
+    earlier: tuple[str, ...] = ()
+    crashes: tuple[str, ...] = ()
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.at_failure + self.earlier + self.crashes
+
+    @property
+    def certain(self) -> bool:
+        return bool(self.at_failure)
+
+    def doubt(self, signal: str | None) -> str:
+        """Why the hardware is only suspected, or "" when it is certain or not suspected."""
+        if self.certain or not self.all:
+            return ""
+        what = (
+            "earlier trouble on the node" + (" and other crashes there" if self.crashes else "")
+            if self.earlier
+            else "other crashes on the node"
+        )
+        return (
+            f"{signal or 'the signal'} is self-raised; hardware suspected only from {what}, "
+            "no hardware event at the failure itself"
+        )
