@@ -144,13 +144,15 @@ def serve(db: Path, token_file: Path, cost_lists: str) -> None:
     (with `cost_lists="cache"`, the cost controller lists objects from a watch cache)."""
     store = sqlite.SqliteStore(db)
     source: interface.Store = store
+    cache = watch_cache.WatchCache(store)
     if cost_lists == "cache":
-        source = watch_cache.CachedLists(store, watch_cache.WatchCache(store))
+        source = watch_cache.CachedLists(store, cache)
     costs = cost_controller.CostController(source, db.parent, db.stem)
     try:
         run.serve(
             store, port=0, tokens=auth.load_token_file(token_file), log_level="warning",
             cost=costs.view, on_ready=lambda url: print(f"serving {url}", flush=True),
+            cache=cache,
         )  # fmt: skip
     finally:
         store.close()
@@ -403,9 +405,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=50, help="replays of each API call")
     parser.add_argument("--budget", type=float, default=10.0, help="seconds of replay per call")
     parser.add_argument(
-        "--cost-lists", choices=("store", "cache"), default="store",
-        help="where the cost controller lists objects from: the store (as `k8s4ai up` does) "
-        "or a watch cache",
+        "--cost-lists", choices=("store", "cache"), default="cache",
+        help="where the cost controller lists objects from: the API server's watch cache (as "
+        "`k8s4ai up` does) or the store",
     )
     parser.add_argument("--after-writes", type=int, default=5,
                         help="times each call is made right after a write (0: skip)")  # fmt: skip

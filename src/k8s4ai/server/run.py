@@ -130,6 +130,7 @@ def serve(
     on_ready: Callable[[str], None] | None = None,
     cost: view.CostSource | None = None,
     remediation_audit: Path | None = None,
+    cache: watch_cache.WatchCache | None = None,
 ) -> None:
     """Serve in the foreground until SIGINT/SIGTERM, then return normally (uvicorn would
     re-raise the signal after its graceful shutdown; returning lets the caller close the
@@ -140,6 +141,7 @@ def serve(
     config, stopping = _config(
         store, tokens=tokens, max_body_bytes=max_body_bytes, log_level=log_level,
         poll_seconds=poll_seconds, cost=cost, remediation_audit=remediation_audit,
+        cache=cache,
     )  # fmt: skip
     server = _Server(config, ready, stopping)
     previous = signal.signal(signal.SIGTERM, _exit_quietly)
