@@ -50,6 +50,21 @@ def test_jobs_say_why_they_wait_and_queues_count_them() -> None:
     assert team.status.pending == 1
 
 
+def test_with_admission_services_say_admission_does_not_place_them() -> None:
+    service = api.InferenceService.model_validate(
+        {
+            "metadata": {"name": "chat", "namespace": "serving"},
+            "spec": {"model": "m", "replicas": 1, "resources": {"gpus": 1}},
+        }
+    )
+    without = by_name(inventory.reconcile([service], NOW))["chat"]
+    cond = without.status.condition("Admitted")
+    assert cond is not None and cond.reason == "SchedulerNotRunning"
+    with_admission = by_name(inventory.reconcile([without], NOW, admission=True))["chat"]
+    cond = with_admission.status.condition("Admitted")
+    assert cond is not None and (cond.status, cond.reason) == ("False", "ServedOutsideAdmission")
+
+
 def test_a_reconciled_cluster_is_quiet() -> None:
     objs = cluster()
     first = {c.object.key: c.object for c in inventory.reconcile(objs, NOW)}

@@ -29,8 +29,12 @@ from k8s4ai.api.units import Quantity
 from k8s4ai.controllers import conditions
 
 NO_SCHEDULER = (
-    "no scheduler runs in this release yet; the object is stored and validated, and will be "
-    "admitted once the scheduler is enabled"
+    "no admission controller runs on this store (`k8s4ai up` runs one); the object is stored "
+    "and validated, and will be admitted once one runs"
+)
+OUTSIDE_ADMISSION = (
+    "admission does not place inference replicas yet: `k8s4ai up` runs them as mock replicas "
+    "on 127.0.0.1 (the cost ledger still charges each ready replica)"
 )
 
 
@@ -162,11 +166,11 @@ def _queue_status(
     return status, message
 
 
-def _pending_status(obj: resource.Resource, now: datetime) -> meta.Status:
-    """Jobs and services wait for the scheduler, and say so rather than look stuck."""
-    cond = conditions.condition(
-        "Admitted", False, "SchedulerNotRunning", NO_SCHEDULER, obj.metadata.generation, now
-    )
+def _pending_status(
+    obj: resource.Resource, now: datetime, reason: str, message: str
+) -> meta.Status:
+    """Jobs and services that no scheduler decides on say so rather than look stuck."""
+    cond = conditions.condition("Admitted", False, reason, message, obj.metadata.generation, now)
     return obj.status.model_copy(
         update={"conditions": [cond], "observed_generation": obj.metadata.generation}
     )
@@ -200,10 +204,17 @@ def reconcile(
             case queue.Queue():
                 status, message = _queue_status(obj, workloads, now)
             case gang.GangSchedulingGroup() | inference.InferenceService():
-                if obj.status.condition("Admitted") is not None:
+                why, message = (
+                    ("ServedOutsideAdmission", OUTSIDE_ADMISSION)
+                    if admission
+                    else ("SchedulerNotRunning", NO_SCHEDULER)
+                )
+                held = obj.status.condition("Admitted")
+                stale = admission and held is not None and held.reason == "SchedulerNotRunning"
+                if held is not None and not stale:
                     continue
-                status = _pending_status(obj, now)
-                reason, message = "Pending", NO_SCHEDULER
+                status = _pending_status(obj, now, why, message)
+                reason = "Pending"
             case _:
                 continue
         status.conditions = conditions.keep_transition_time(
