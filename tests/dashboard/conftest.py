@@ -207,8 +207,7 @@ def open_tab(browser: Browser, plane: Plane, **context: Any) -> Tab:
     return tab
 
 
-@pytest.fixture
-def tab(browser: Browser, plane: Plane) -> Iterator[Tab]:
+def signed_in(browser: Browser, plane: Plane) -> Iterator[Tab]:
     """Signed in the way `k8s4ai up`'s banner link does it: the read token in the fragment."""
     opened = open_tab(browser, plane)
     try:
@@ -217,3 +216,8 @@ def tab(browser: Browser, plane: Plane) -> Iterator[Tab]:
         yield opened
     finally:
         opened.page.context.close()
+
+
+@pytest.fixture
+def tab(browser: Browser, plane: Plane) -> Iterator[Tab]:
+    yield from signed_in(browser, plane)

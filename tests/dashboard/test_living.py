@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .conftest import Plane, Tab, open_tab
+from .conftest import Plane, Tab, signed_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -23,13 +23,7 @@ REDRAW_MS = 30_000
 
 @pytest.fixture
 def live_tab(browser: Browser, living: Plane) -> Iterator[Tab]:
-    opened = open_tab(browser, living)
-    try:
-        opened.page.goto(f"{living.url}/ui/#token={living.read_token}")
-        opened.ready("overview")
-        yield opened
-    finally:
-        opened.page.context.close()
+    yield from signed_in(browser, living)
 
 
 def test_every_view_loads_on_a_living_plane(live_tab: Tab) -> None:

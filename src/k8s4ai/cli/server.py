@@ -28,12 +28,15 @@ def tokens_for(token_file: Path | None, no_auth: bool) -> dict[str, auth.Role] |
         raise errors.CommandError(f"--token-file: {err}") from None
 
 
-def check_host(host: str) -> None:
+def is_loopback(host: str | None) -> bool:
     try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        return host == "localhost" or ipaddress.ip_address(host or "").is_loopback
     except ValueError:
-        loopback = False
-    if not loopback:
+        return False
+
+
+def check_host(host: str) -> None:
+    if not is_loopback(host):
         click.echo(
             f"warning: binding {host}: the API is reachable from other machines; "
             "keep authentication on",

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from k8s4ai.cli import server
 from k8s4ai.testing import replay
 from k8s4ai.traces import mooncake
 
@@ -32,7 +33,6 @@ MAX_OUTPUT_TOKENS = 32
 CHUNK = 200
 """Requests generated at a time (about a minute of the profile)."""
 CHECK_SECONDS = 2.0
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ def fitted(request: mooncake.Request, max_model_len: int) -> mooncake.Request:
 
 
 def is_loopback(url: str) -> bool:
-    return urlsplit(url).hostname in LOOPBACK
+    return server.is_loopback(urlsplit(url).hostname)
 
 
 async def drive(target: Target, rng: np.random.Generator) -> None:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, get_args
 
 from k8s4ai.api import accelerator, gang, node, queue, resource, topology, workload
-from k8s4ai.controllers import admission_state
+from k8s4ai.controllers import admission_convert, admission_state
 
 HOLDING = admission_state.HOLDING
 WAITING = ("Pending", "Preempted")
@@ -113,16 +113,6 @@ def waiting_since(g: gang.GangSchedulingGroup) -> datetime | None:
     return g.metadata.creation_timestamp
 
 
-def fenced(n: node.Node) -> str | None:
-    """Why no new pod lands on the node, if something says so."""
-    if n.spec.unschedulable:
-        return "cordoned"
-    for taint in n.spec.taints:
-        if taint.effect in ("NoSchedule", "NoExecute"):
-            return f"tainted {taint.key}={taint.value}:{taint.effect}"
-    return None
-
-
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
@@ -140,7 +130,7 @@ def cluster(
         node_count += 1
         for group in n.spec.gpus:
             capacity[group.accelerator_class] += group.count
-        if fenced(n) is not None:
+        if admission_convert.fenced(n) is not None:
             fenced_nodes.append(n.metadata.name)
     held: dict[str, float] = defaultdict(float)
     phases: Counter[str] = Counter()
@@ -223,7 +213,7 @@ def node_facts(n: node.Node, domains: Mapping[str, topology.TopologyDomain]) -> 
         "gpus": [g.model_dump(mode="json", exclude_none=True) for g in n.spec.gpus],
         "cpu": str(n.spec.cpu),
         "memory": str(n.spec.memory),
-        "fenced": fenced(n),
+        "fenced": admission_convert.fenced(n),
     }
 
 
